@@ -1,0 +1,70 @@
+# The README's two commands are `make run` and `make test`; the rest are helpers.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+# The first Python >= 3.12 on PATH; with pyenv, .python-version selects 3.13.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
+DEV_ENV := DJANGO_DEBUG=1
+TEST_ENV := DJANGO_SECRET_KEY=test-only-not-secret DJANGO_DEBUG=0
+
+.PHONY: help install browser run test unit e2e lint format bench clean
+
+help:
+	@echo "make run    serve the site at http://127.0.0.1:8000 (SQLite, console email, worker)"
+	@echo "make test   install what the tests need and run them all (unit + Playwright)"
+	@echo "make unit | e2e | lint | format | bench | clean"
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@test -n "$(PYTHON)" || { echo "Python >= 3.12 not found (pyenv: 'pyenv install 3.13')."; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)/bin/uv sync --frozen --inexact --quiet
+	touch $@
+
+install: $(VENV)/.synced
+
+# A Chromium for Playwright: CHROMIUM_PATH, else the system's, else Playwright's own
+# download, else the distribution's package when we are root.
+browser: install
+	@if [ -n "$$CHROMIUM_PATH" ]; then echo "Chromium: $$CHROMIUM_PATH"; \
+	elif command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then \
+		echo "Chromium: $$(command -v chromium || command -v chromium-browser)"; \
+	elif timeout 300 $(PY) -m playwright install chromium; then echo "Chromium: Playwright's"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "No Chromium found: install one or set CHROMIUM_PATH."; exit 1; fi
+
+run: install
+	$(DEV_ENV) $(PY) manage.py migrate --no-input
+	$(DEV_ENV) $(PY) manage.py demo_account
+	@echo "Site: http://127.0.0.1:8000  (emails are printed here by the worker; Ctrl+C stops both)"
+	trap 'kill 0' EXIT INT TERM; \
+	$(DEV_ENV) $(PY) manage.py send_worker --worker-id local-dev --no-reload & \
+	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+test: browser
+	$(TEST_ENV) $(PY) -m pytest
+
+unit: install
+	$(TEST_ENV) $(PY) -m pytest auth_flow
+
+e2e: browser
+	$(TEST_ENV) $(PY) -m pytest e2e
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install
+	$(PY) auth_flow/bench.py
+
+clean:
+	rm -rf $(VENV) staticfiles test-results .pytest_cache db.sqlite3

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AuthFlowConfig(AppConfig):
+    name = "auth_flow"
+    verbose_name = "Accounts"

@@ -1,0 +1,25 @@
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseRedirectBase
+from django_htmx.http import HttpResponseClientRedirect
+
+
+class HtmxRedirectMiddleware:
+    """Turn a redirect answering an htmx request into a full navigation.
+
+    The browser's XHR would follow a plain 302 silently and htmx would swap the target
+    page (say, the login page after a session expired) into the middle of a form.
+    Views that want an in-place swap answer with HX-Location themselves.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if getattr(request, "htmx", False) and isinstance(response, HttpResponseRedirectBase):
+            redirect = HttpResponseClientRedirect(response["Location"])
+            redirect.cookies = response.cookies
+            if "Vary" in response:
+                redirect["Vary"] = response["Vary"]
+            return redirect
+        return response

@@ -1,0 +1,111 @@
+"""Background sending: durable, retried on transient failures, never holding a secret.
+
+Tasks carry only what the person typed and request metadata; the worker looks accounts
+up and makes tokens itself, so no reset token or link is ever stored in the queue.
+"""
+
+import logging
+import smtplib
+from collections.abc import Callable
+from datetime import timedelta
+
+from anymail.exceptions import AnymailError, AnymailRecipientsRefused, AnymailRequestsAPIError
+from django.conf import settings
+from django.tasks import Task, task
+from django.utils import timezone
+
+from auth_flow import emails
+
+logger = logging.getLogger(__name__)
+
+
+class EmailDeliveryFailed(Exception):
+    """An email could not be delivered; the message names the error class only."""
+
+
+def error_is_transient(*, error: BaseException) -> bool:
+    """Say whether sending again later may succeed."""
+    if isinstance(error, AnymailRecipientsRefused):
+        return False
+    if isinstance(error, AnymailRequestsAPIError):
+        # No status means the request never got an answer (network error, timeout).
+        status = error.status_code
+        return status is None or status == 429 or status >= 500
+    if isinstance(error, AnymailError):
+        return False
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    # SMTPServerDisconnected, connection refused, timeouts and other socket errors.
+    return isinstance(error, OSError)
+
+
+def send_with_retry(
+    *, task_: Task, attempt: int, kwargs: dict, send: Callable[[], None]
+) -> str:
+    """Run one send attempt; on a transient failure queue the next one with backoff."""
+    try:
+        send()
+    except Exception as error:
+        name = type(error).__name__
+        # Only the error's class is logged or stored: provider messages can quote the
+        # email, and the email holds a reset link.
+        if not error_is_transient(error=error):
+            logger.error("%s: permanent failure (%s), not retried.", task_.name, name)
+            raise EmailDeliveryFailed(f"permanent failure: {name}") from None
+        if attempt >= settings.EMAIL_SEND_ATTEMPTS:
+            logger.error("%s: failed %d times (%s), giving up.", task_.name, attempt, name)
+            raise EmailDeliveryFailed(f"gave up after {attempt} attempts: {name}") from None
+        delay = settings.EMAIL_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
+        retry = task_
+        if task_.get_backend().supports_defer:
+            retry = task_.using(run_after=timezone.now() + timedelta(seconds=delay))
+        retry.enqueue(**kwargs, attempt=attempt + 1)
+        logger.warning(
+            "%s: attempt %d failed (%s); retrying in %.0f s.", task_.name, attempt, name, delay
+        )
+        return f"attempt {attempt} failed ({name}); retry queued"
+    return f"sent on attempt {attempt}"
+
+
+@task
+def password_reset_send(*, email: str, meta: dict, attempt: int = 1) -> str:
+    """Email a reset link to every active account with this address."""
+    return send_with_retry(
+        task_=password_reset_send,
+        attempt=attempt,
+        kwargs={"email": email, "meta": meta},
+        send=lambda: emails.password_reset_emails_send(email=email, meta=meta),
+    )
+
+
+@task
+def password_changed_send(*, user_id: int, meta: dict, attempt: int = 1) -> str:
+    """Tell an account's owner that its password changed."""
+    return send_with_retry(
+        task_=password_changed_send,
+        attempt=attempt,
+        kwargs={"user_id": user_id, "meta": meta},
+        send=lambda: emails.password_changed_email_send(user_id=user_id, meta=meta),
+    )
+
+
+def tasks_requeue_abandoned(*, worker_id: str, stale_after: timedelta) -> int:
+    """Put back in the queue the tasks a killed worker left marked as running."""
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    cutoff = timezone.now() - stale_after
+    abandoned = [
+        result.pk
+        for result in DBTaskResult.objects.running()
+        if (result.worker_ids and result.worker_ids[-1] == worker_id)
+        or (result.started_at and result.started_at <= cutoff)
+    ]
+    if abandoned:
+        DBTaskResult.objects.filter(pk__in=abandoned).update(
+            status=TaskResultStatus.READY, started_at=None
+        )
+        logger.warning("Re-queued %d task(s) left running by a stopped worker.", len(abandoned))
+    return len(abandoned)

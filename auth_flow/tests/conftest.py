@@ -1,0 +1,64 @@
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from auth_flow.models import User
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings):
+    # Tests create and check many passwords; the production hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def user(db) -> User:
+    return User.objects.create_user(username="alice", email="Alice@Example.com", password=PASSWORD)
+
+
+@pytest.fixture
+def client_logged_in(client: Client, user: User) -> Client:
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def htmx_client(db) -> Client:
+    """Return a client whose every request looks like one made by htmx."""
+    return Client(headers={"HX-Request": "true"})
+
+
+@pytest.fixture(params=["page", "htmx"])
+def mode(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def any_client(mode: str, db) -> Client:
+    """Return a plain browser client or an htmx one; tests hold for both."""
+    return Client(headers={"HX-Request": "true"} if mode == "htmx" else {})
+
+
+def reset_link_from(message) -> str:
+    """Return the reset link's path from an email, checking it is built from SITE_URL."""
+    from django.conf import settings
+
+    for line in message.body.splitlines():
+        line = line.strip()
+        if line.startswith(settings.SITE_URL + "/accounts/reset/"):
+            return line.removeprefix(settings.SITE_URL)
+    raise AssertionError(f"no reset link in email:\n{message.body}")
+
+
+@pytest.fixture
+def reset_path(client: Client, user: User, mailoutbox) -> str:
+    client.post(reverse("password_reset"), {"email": user.email})
+    assert len(mailoutbox) == 1
+    return reset_link_from(mailoutbox[0])

@@ -1,0 +1,121 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.http.response import HttpResponseRedirectBase
+from django.urls import reverse_lazy
+from django.utils.cache import patch_vary_headers
+from django.views.generic import CreateView, TemplateView
+from django_htmx.http import HttpResponseLocation
+
+from auth_flow.emails import password_reset_expiry
+from auth_flow.forms import LoginForm, PasswordResetForm, SignupForm
+from auth_flow.services import password_change_notify, request_meta
+
+
+class HtmxPartialMixin:
+    """Render the template's `content` partial for htmx requests, the whole page otherwise.
+
+    This is the one place that decides. Boosted and history-restore requests replace the
+    whole page, so they get it. A successful form answers htmx with HX-Location, which
+    swaps the next page's partial into <main> and pushes its URL; without JavaScript the
+    same view answers with Django's ordinary redirect.
+    """
+
+    partial_name = "content"
+    # Log in, log out and sign up change the whole layout, so they navigate instead.
+    swap_on_success = True
+
+    def wants_partial(self) -> bool:
+        htmx = self.request.htmx
+        return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+    def get_template_names(self) -> list[str]:
+        names = super().get_template_names()
+        if self.wants_partial():
+            return [f"{name}#{self.partial_name}" for name in names]
+        return names
+
+    def dispatch(self, request, *args, **kwargs):
+        response = super().dispatch(request, *args, **kwargs)
+        patch_vary_headers(response, ("HX-Request",))
+        return response
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if (
+            self.swap_on_success
+            and self.wants_partial()
+            and isinstance(response, HttpResponseRedirectBase)
+        ):
+            return HttpResponseLocation(response["Location"], target="#main", swap="innerHTML")
+        return response
+
+
+class HomeView(HtmxPartialMixin, TemplateView):
+    template_name = "home.html"
+    extra_context = {"title": "Your account"}
+
+
+class SignupView(HtmxPartialMixin, CreateView):
+    form_class = SignupForm
+    template_name = "registration/signup.html"
+    success_url = reverse_lazy("home")
+    extra_context = {"title": "Create an account"}
+    swap_on_success = False
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        login(self.request, self.object, backend="auth_flow.backends.UsernameOrEmailBackend")
+        messages.success(self.request, f"Welcome, {self.object.get_username()}! You are logged in.")
+        return response
+
+
+class LoginView(HtmxPartialMixin, auth_views.LoginView):
+    form_class = LoginForm
+    redirect_authenticated_user = True
+    swap_on_success = False
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You are logged out.")
+        return response
+
+
+class PasswordChangeView(HtmxPartialMixin, auth_views.PasswordChangeView):
+    def form_valid(self, form):
+        # Django re-hashes this session, so it stays logged in while the others end.
+        response = super().form_valid(form)
+        password_change_notify(user_id=form.user.pk, meta=request_meta(request=self.request))
+        return response
+
+
+class PasswordChangeDoneView(HtmxPartialMixin, auth_views.PasswordChangeDoneView):
+    pass
+
+
+class PasswordResetView(HtmxPartialMixin, auth_views.PasswordResetView):
+    form_class = PasswordResetForm
+
+
+class PasswordResetDoneView(HtmxPartialMixin, auth_views.PasswordResetDoneView):
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**password_reset_expiry(), **kwargs)
+
+
+class PasswordResetConfirmView(HtmxPartialMixin, auth_views.PasswordResetConfirmView):
+    def dispatch(self, *args, **kwargs):
+        response = super().dispatch(*args, **kwargs)
+        # The first request carries the token in its URL: never let it leave in Referer.
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        password_change_notify(user_id=form.user.pk, meta=request_meta(request=self.request))
+        return response
+
+
+class PasswordResetCompleteView(HtmxPartialMixin, auth_views.PasswordResetCompleteView):
+    pass

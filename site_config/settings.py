@@ -1,0 +1,251 @@
+"""Settings for the site, read from the environment with safe defaults.
+
+Every variable read here is documented in `.env.example`.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, *, default: bool) -> bool:
+    """Read a yes/no environment variable."""
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, *, default: str = "") -> list[str]:
+    """Read a comma-separated environment variable."""
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_required(name: str) -> str:
+    """Read an environment variable that has no safe default."""
+    value = os.environ.get(name, "")
+    if not value:
+        raise ImproperlyConfigured(f"Set the {name} environment variable (see .env.example).")
+    return value
+
+
+# https://docs.djangoproject.com/en/6.1/ref/settings/#debug
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+
+# A secret key is only generated for local development; production must set one.
+if DEBUG:
+    SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "django-insecure-local-development-only"
+else:
+    SECRET_KEY = env_required("DJANGO_SECRET_KEY")
+
+# The public address of the site; every link in an email is built from it, never from
+# the request's Host header (which an attacker controls).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+_site = urlsplit(SITE_URL)
+if _site.scheme not in {"http", "https"} or not _site.hostname:
+    raise ImproperlyConfigured(f"SITE_URL must be an absolute http(s) URL, not {SITE_URL!r}.")
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=_site.hostname)
+if DEBUG:
+    ALLOWED_HOSTS += ["localhost", "127.0.0.1", "[::1]"]
+CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
+
+INSTALLED_APPS = [
+    "auth_flow",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_tasks_db",
+    "anymail",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "bootstrap",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "auth_flow.middleware.HtmxRedirectMiddleware",
+]
+
+ROOT_URLCONF = "site_config.urls"
+WSGI_APPLICATION = "site_config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# https://docs.djangoproject.com/en/6.1/ref/settings/#databases
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=60,
+        conn_health_checks=True,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# https://docs.djangoproject.com/en/6.1/topics/auth/customizing/
+AUTH_USER_MODEL = "auth_flow.User"
+AUTHENTICATION_BACKENDS = ["auth_flow.backends.UsernameOrEmailBackend"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT") or 60 * 60)
+# Off by default: it mails addresses that have no account here, on request of anyone.
+PASSWORD_RESET_NOTIFY_UNKNOWN = env_bool("PASSWORD_RESET_NOTIFY_UNKNOWN", default=False)
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Sessions and cookies: secure when served over https.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _site.scheme == "https"
+if _site.scheme == "https" and not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS") or 0)
+
+# https://docs.djangoproject.com/en/6.1/ref/csp/
+# Scripts only from this site, plus a per-response nonce; htmx is configured not to
+# eval or inject inline styles, so no 'unsafe-*' source is needed.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
+# Same-origin keeps any URL (reset links included) out of Referer to other sites; the
+# reset-confirm view goes further and sends no Referer at all.
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# https://docs.djangoproject.com/en/6.1/topics/email/
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Account <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_PROVIDER = os.environ.get("EMAIL_PROVIDER", "console").strip().lower()
+
+
+def mailer_config(provider: str) -> dict:
+    """Return the MAILERS entry for an EMAIL_PROVIDER, failing early on a missing key."""
+    if provider == "console":
+        return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if provider == "smtp":
+        return {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": env_required("EMAIL_HOST"),
+                "port": int(os.environ.get("EMAIL_PORT") or 587),
+                "username": os.environ.get("EMAIL_HOST_USER", ""),
+                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("EMAIL_USE_TLS", default=True),
+                "timeout": 15,  # seconds; a slower send fails and is retried
+            },
+        }
+    if provider == "mailgun":
+        options = {
+            "api_key": env_required("MAILGUN_API_KEY"),
+            "sender_domain": env_required("MAILGUN_SENDER_DOMAIN"),
+        }
+        if api_url := os.environ.get("MAILGUN_API_URL"):
+            options["api_url"] = api_url  # e.g. https://api.eu.mailgun.net/v3
+        return {"BACKEND": "anymail.backends.mailgun.EmailBackend", "OPTIONS": options}
+    if provider == "sendgrid":
+        # SendGrid's SMTP relay rather than anymail's SendGrid backend, which anymail no
+        # longer supports (anymail.W003); see README "Email providers".
+        return {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": "smtp.sendgrid.net",
+                "port": 587,
+                "username": "apikey",
+                "password": env_required("SENDGRID_API_KEY"),
+                "use_tls": True,
+                "timeout": 15,  # seconds; a slower send fails and is retried
+            },
+        }
+    raise ImproperlyConfigured(
+        f"EMAIL_PROVIDER must be one of console, smtp, mailgun, sendgrid; not {provider!r}."
+    )
+
+
+MAILERS = {"default": mailer_config(EMAIL_PROVIDER)}
+
+# https://docs.djangoproject.com/en/6.1/topics/tasks/
+# A durable queue in the site's own database: SQLite locally, PostgreSQL in production.
+# `manage.py send_worker` runs it (make run starts one beside the web server).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Delivery retries: transient failures wait RETRY_BASE * 2**attempt seconds.
+EMAIL_SEND_ATTEMPTS = int(os.environ.get("EMAIL_SEND_ATTEMPTS") or 5)
+EMAIL_RETRY_BASE_SECONDS = float(os.environ.get("EMAIL_RETRY_BASE_SECONDS") or 30)
+# A task still "running" this long after it started belonged to a worker that died;
+# the next worker to start runs it again.
+TASK_STALE_AFTER_SECONDS = int(os.environ.get("TASK_STALE_AFTER_SECONDS") or 300)
+
+# https://docs.djangoproject.com/en/6.1/howto/static-files/
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.server": {"level": "WARNING" if not DEBUG else "INFO"}},
+}
