@@ -44,4 +44,6 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     """
 
     def save(self, *, request, **kwargs) -> None:
-        password_reset_request(email=self.cleaned_data["email"], meta=request_meta(request=request))
+        password_reset_request(
+            email=self.cleaned_data["email"], meta=request_meta(request=request)
+        )

@@ -1,5 +1,4 @@
 from django.http import HttpRequest, HttpResponse
-from django.http.response import HttpResponseRedirectBase
 from django_htmx.http import HttpResponseClientRedirect
 
 
@@ -16,7 +15,8 @@ class HtmxRedirectMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if getattr(request, "htmx", False) and isinstance(response, HttpResponseRedirectBase):
+        # HX-Location and HX-Redirect answers are 200s; only real 3xx redirects change.
+        if getattr(request, "htmx", False) and 300 <= response.status_code < 400:
             redirect = HttpResponseClientRedirect(response["Location"])
             redirect.cookies = response.cookies
             if "Vary" in response:

@@ -41,9 +41,7 @@ def error_is_transient(*, error: BaseException) -> bool:
     return isinstance(error, OSError)
 
 
-def send_with_retry(
-    *, task_: Task, attempt: int, kwargs: dict, send: Callable[[], None]
-) -> str:
+def send_with_retry(*, task_: Task, attempt: int, kwargs: dict, send: Callable[[], None]) -> str:
     """Run one send attempt; on a transient failure queue the next one with backoff."""
     try:
         send()

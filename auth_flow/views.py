@@ -1,7 +1,8 @@
+from http import HTTPStatus
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.http.response import HttpResponseRedirectBase
 from django.urls import reverse_lazy
 from django.utils.cache import patch_vary_headers
 from django.views.generic import CreateView, TemplateView
@@ -22,6 +23,8 @@ class HtmxPartialMixin:
     """
 
     partial_name = "content"
+    # Forms take GET and POST; Django's FormView would also treat PUT as a POST.
+    http_method_names = ["get", "post", "head", "options"]
     # Log in, log out and sign up change the whole layout, so they navigate instead.
     swap_on_success = True
 
@@ -45,7 +48,7 @@ class HtmxPartialMixin:
         if (
             self.swap_on_success
             and self.wants_partial()
-            and isinstance(response, HttpResponseRedirectBase)
+            and response.status_code == HTTPStatus.FOUND
         ):
             return HttpResponseLocation(response["Location"], target="#main", swap="innerHTML")
         return response
@@ -66,7 +69,9 @@ class SignupView(HtmxPartialMixin, CreateView):
     def form_valid(self, form):
         response = super().form_valid(form)
         login(self.request, self.object, backend="auth_flow.backends.UsernameOrEmailBackend")
-        messages.success(self.request, f"Welcome, {self.object.get_username()}! You are logged in.")
+        messages.success(
+            self.request, f"Welcome, {self.object.get_username()}! You are logged in."
+        )
         return response
 
 

@@ -1,0 +1,356 @@
+from http import HTTPStatus
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.test import Client
+from django.urls import reverse
+
+from auth_flow.models import User
+
+NEW_PASSWORD = "a-brand-new-passphrase-42"
+
+PUBLIC_PAGES = [
+    "home",
+    "login",
+    "signup",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_complete",
+]
+PRIVATE_PAGES = ["password_change", "password_change_done"]
+
+
+def is_full_page(response) -> bool:
+    return b"<html" in response.content and b'<main id="main"' in response.content
+
+
+@pytest.mark.parametrize("name", PUBLIC_PAGES + PRIVATE_PAGES)
+def test_page_is_full_for_browsers_and_a_partial_for_htmx(client, user, name):
+    client.force_login(user)
+    if name in {"login", "signup"}:
+        client.logout()
+
+    page = client.get(reverse(name))
+    partial = client.get(reverse(name), headers={"HX-Request": "true"})
+
+    assert page.status_code == partial.status_code == HTTPStatus.OK
+    assert is_full_page(page)
+    assert not is_full_page(partial)
+    assert b"<h1" in partial.content
+    # The partial is the page's own <main> content, not a second template.
+    heading = partial.content[partial.content.index(b"<h1") :].split(b"</h1>", 1)[0]
+    assert heading in page.content
+    for response in (page, partial):
+        assert "HX-Request" in response["Vary"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HX-Request": "true", "HX-Boosted": "true"},
+        {"HX-Request": "true", "HX-History-Restore-Request": "true"},
+    ],
+    ids=["boosted", "history-restore"],
+)
+def test_boosted_and_history_restore_requests_get_the_full_page(client, headers):
+    response = client.get(reverse("password_reset"), headers=headers)
+
+    assert is_full_page(response)
+
+
+def test_security_headers(client):
+    response = client.get(reverse("login"))
+
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self' 'nonce-" in csp
+    assert "unsafe-inline" not in csp
+    assert "unsafe-eval" not in csp
+    assert response["Referrer-Policy"] == "same-origin"
+    nonce = csp.split("'nonce-", 1)[1].split("'", 1)[0]
+    # Every script tag on the page carries the nonce.
+    assert response.content.count(b"<script") == response.content.count(
+        f'nonce="{nonce}"'.encode()
+    )
+
+
+# Password reset request ---------------------------------------------------------------
+
+
+def test_reset_request_redirects_browsers_and_swaps_for_htmx(any_client, mode, user, mailoutbox):
+    response = any_client.post(reverse("password_reset"), {"email": "alice@example.com"})
+
+    done = reverse("password_reset_done")
+    if mode == "htmx":
+        assert response.status_code == HTTPStatus.OK
+        assert (
+            response["HX-Location"]
+            == f'{{"path": "{done}", "target": "#main", "swap": "innerHTML"}}'
+        )
+    else:
+        assert response.status_code == HTTPStatus.FOUND
+        assert response["Location"] == done
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == [user.email]
+
+
+@pytest.mark.parametrize("email", ["", "not-an-email", "a" * 300 + "@example.com"])
+def test_reset_request_with_a_bad_address_shows_the_error_in_place(any_client, mode, email):
+    response = any_client.post(reverse("password_reset"), {"email": email})
+
+    assert response.status_code == HTTPStatus.OK
+    assert b"is-invalid" in response.content
+    assert is_full_page(response) == (mode == "page")
+
+
+def test_unknown_address_gets_exactly_the_same_response_and_no_email(client, user, mailoutbox):
+    known = client.post(reverse("password_reset"), {"email": user.email})
+    unknown = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+
+    assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
+    assert known.content == unknown.content
+    assert len(mailoutbox) == 1
+
+
+def test_reset_link_is_built_from_site_url_not_the_host_header(client, user, settings, mailoutbox):
+    settings.ALLOWED_HOSTS = ["attacker.example"]
+    settings.SITE_URL = "https://accounts.example.com"
+
+    client.post(
+        reverse("password_reset"), {"email": user.email}, headers={"Host": "attacker.example"}
+    )
+
+    message = mailoutbox[0]
+    assert "attacker.example" not in message.body
+    assert "https://accounts.example.com/accounts/reset/" in message.body
+    html = message.alternatives[0].content
+    assert 'href="https://accounts.example.com/accounts/reset/' in html
+
+
+# Password reset confirm ---------------------------------------------------------------
+
+
+def test_reset_link_moves_the_token_out_of_the_url_and_works_once(client, user, reset_path):
+    first = client.get(reset_path)
+
+    assert first.status_code == HTTPStatus.FOUND
+    assert first["Referrer-Policy"] == "no-referrer"
+    token = reset_path.rstrip("/").rsplit("/", 1)[1]
+    assert token not in first["Location"]
+    assert first["Location"].endswith("/set-password/")
+
+    form = client.get(first["Location"])
+    assert b"Choose a new password" in form.content
+    assert token not in form.content.decode()
+
+    done = client.post(
+        first["Location"], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    assert done["Location"] == reverse("password_reset_complete")
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+    again = client.get(reset_path, follow=True)
+    assert b"This reset link can't be used" in again.content
+    assert reverse("password_reset").encode() in again.content
+
+
+def test_reset_confirm_by_htmx_swaps_in_the_done_page(client, user, reset_path):
+    set_password_url = client.get(reset_path)["Location"]
+
+    response = client.post(
+        set_password_url,
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        headers={"HX-Request": "true"},
+    )
+
+    assert reverse("password_reset_complete") in response["HX-Location"]
+
+
+def test_reset_confirm_errors_swap_in_place(client, user, reset_path):
+    set_password_url = client.get(reset_path)["Location"]
+
+    response = client.post(
+        set_password_url,
+        {"new_password1": NEW_PASSWORD, "new_password2": "something else"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert not is_full_page(response)
+    assert (
+        b"didn\xe2\x80\x99t match" in response.content or b"didn&#x27;t match" in response.content
+    )
+    user.refresh_from_db()
+    assert not user.check_password(NEW_PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("uidb64", "token"),
+    [
+        ("junk", "junk-token"),
+        ("MQ", "set-password"),
+        ("%C3%A9%E2%9C%93", "\u2603-\u2603"),
+        ("A" * 5000, "B" * 5000),
+        ("MTIzNDU2Nzg5MDEyMzQ1Njc4OTA", "abc-123"),
+    ],
+)
+def test_junk_reset_links_show_the_friendly_page(client, user, uidb64, token):
+    url = reverse("password_reset_confirm", kwargs={"uidb64": "x", "token": "y"})
+    url = url.replace("/x/y/", f"/{uidb64}/{token}/")
+
+    response = client.get(url, follow=True)
+
+    assert response.status_code == HTTPStatus.OK
+    assert b"Request a new link" in response.content
+
+
+def test_posting_to_an_invalid_link_changes_nothing(client, user, password):
+    url = reverse("password_reset_confirm", kwargs={"uidb64": "MQ", "token": "set-password"})
+
+    response = client.post(url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+
+    assert response.status_code == HTTPStatus.OK
+    user.refresh_from_db()
+    assert user.check_password(password)
+
+
+# Password change ----------------------------------------------------------------------
+
+
+def test_password_change_keeps_this_session_and_ends_the_others(user, password, mailoutbox):
+    here, elsewhere = Client(), Client()
+    here.login(username="alice", password=password)
+    elsewhere.login(username="alice", password=password)
+
+    response = here.post(
+        reverse("password_change"),
+        {"old_password": password, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+
+    assert response["Location"] == reverse("password_change_done")
+    assert SESSION_KEY in here.session
+    assert here.get(reverse("password_change")).status_code == HTTPStatus.OK
+    assert elsewhere.get(reverse("password_change")).status_code == HTTPStatus.FOUND
+    assert [m.subject for m in mailoutbox] == ["Your Passage password was changed"]
+
+
+def test_password_change_by_htmx(client_logged_in, password):
+    response = client_logged_in.post(
+        reverse("password_change"),
+        {"old_password": password, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        headers={"HX-Request": "true"},
+    )
+
+    assert reverse("password_change_done") in response["HX-Location"]
+
+
+def test_password_change_with_a_wrong_old_password_swaps_the_error_in(client_logged_in):
+    response = client_logged_in.post(
+        reverse("password_change"),
+        {"old_password": "wrong", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        headers={"HX-Request": "true"},
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert not is_full_page(response)
+    assert b"Your old password was entered incorrectly" in response.content
+
+
+def test_htmx_post_with_an_expired_session_navigates_to_login(client):
+    response = client.post(
+        reverse("password_change"), {"old_password": "x"}, headers={"HX-Request": "true"}
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert response["HX-Redirect"].startswith(reverse("login"))
+    assert response.content == b""
+
+
+# Sign up, log in, log out -------------------------------------------------------------
+
+
+def test_signup_logs_the_new_account_in(any_client, mode):
+    response = any_client.post(
+        reverse("signup"),
+        {
+            "username": "bob",
+            "email": "Bob@Example.COM",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
+
+    target = response["HX-Redirect"] if mode == "htmx" else response["Location"]
+    assert target == reverse("home")
+    assert User.objects.get(username="bob").email == "Bob@example.com"
+    assert b"Hello, bob" in any_client.get(reverse("home")).content
+
+
+def test_signup_refuses_an_email_that_differs_only_in_case(client, user):
+    response = client.post(
+        reverse("signup"),
+        {
+            "username": "mallory",
+            "email": "ALICE@example.com",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert b"An account with this email address already exists." in response.content
+    assert not User.objects.filter(username="mallory").exists()
+
+
+@pytest.mark.parametrize("login_as", ["alice", "alice@example.com", "ALICE@EXAMPLE.COM"])
+def test_login_with_username_or_email(any_client, mode, user, password, login_as):
+    response = any_client.post(reverse("login"), {"username": login_as, "password": password})
+
+    target = response["HX-Redirect"] if mode == "htmx" else response["Location"]
+    assert target == reverse("home")
+    assert int(any_client.session[SESSION_KEY]) == user.pk
+
+
+@pytest.mark.parametrize("login_as", ["alice", "nobody@example.com", "x" * 10_000, "\u00e9\u2603"])
+def test_login_failure_shows_the_error_in_place(any_client, mode, user, login_as):
+    response = any_client.post(reverse("login"), {"username": login_as, "password": "wrong"})
+
+    assert response.status_code == HTTPStatus.OK
+    assert b"alert" in response.content
+    assert is_full_page(response) == (mode == "page")
+    assert SESSION_KEY not in any_client.session
+
+
+def test_logout_is_post_only(client_logged_in):
+    assert client_logged_in.get(reverse("logout")).status_code == HTTPStatus.METHOD_NOT_ALLOWED
+
+    response = client_logged_in.post(reverse("logout"), follow=True)
+
+    assert b"You are logged out." in response.content
+    assert SESSION_KEY not in client_logged_in.session
+
+
+@pytest.mark.parametrize("name", ["login", "signup", "password_reset", "password_change"])
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_wrong_methods_are_refused_not_crashed(client_logged_in, name, method):
+    if name in {"login", "signup"}:
+        client_logged_in.logout()
+
+    response = getattr(client_logged_in, method)(reverse(name))
+
+    assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+
+
+@pytest.mark.parametrize("name", ["login", "signup", "password_reset", "password_change"])
+def test_empty_and_huge_posts_are_form_errors(client_logged_in, name):
+    if name in {"login", "signup"}:
+        client_logged_in.logout()
+
+    empty = client_logged_in.post(reverse(name), {})
+    huge = client_logged_in.post(
+        reverse(name), {field: "\u2603" * 20_000 for field in ("username", "email", "password1")}
+    )
+
+    for response in (empty, huge):
+        assert response.status_code == HTTPStatus.OK
+        assert b"is-invalid" in response.content or b"alert" in response.content
