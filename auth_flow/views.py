@@ -112,8 +112,11 @@ class PasswordResetDoneView(HtmxPartialMixin, auth_views.PasswordResetDoneView):
 class PasswordResetConfirmView(HtmxPartialMixin, auth_views.PasswordResetConfirmView):
     def dispatch(self, *args, **kwargs):
         response = super().dispatch(*args, **kwargs)
-        # The first request carries the token in its URL: never let it leave in Referer.
-        response.headers["Referrer-Policy"] = "no-referrer"
+        if kwargs["token"] != self.reset_url_token:
+            # This URL still holds the token: never let it leave in a Referer. (Not on
+            # the set-password page: there, no-referrer makes browsers send "Origin:
+            # null" with the form, which Django's CSRF check rightly refuses.)
+            response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
     def form_valid(self, form):

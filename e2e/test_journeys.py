@@ -1,0 +1,141 @@
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from auth_flow.models import User
+
+PASSWORD = "first-passphrase-1234"
+NEW_PASSWORD = "second-passphrase-5678"
+
+
+def label(text: str) -> re.Pattern:
+    """Match a form label exactly, with or without crispy's required-field asterisk."""
+    return re.compile(rf"^\s*{re.escape(text)}\s*\*?\s*$")
+
+
+def reset_link(mailoutbox, live_server_url: str) -> str:
+    body = mailoutbox[-1].body
+    match = re.search(rf"{re.escape(live_server_url)}/accounts/reset/\S+/", body)
+    assert match, body
+    return match.group(0)
+
+
+def log_in(page: Page, *, username: str, password: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label(label("Username or email")).fill(username)
+    page.get_by_label(label("Password")).fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {username.split('@')[0]}")
+
+
+def test_sign_up_forget_and_reset_password(page: Page, live_server, mailoutbox, reload_watch):
+    page.goto("/accounts/signup/")
+    page.get_by_label(label("Username")).fill("carol")
+    page.get_by_label(label("Email address")).fill("carol@example.com")
+    page.get_by_label(label("Password")).fill(PASSWORD)
+    page.get_by_label(label("Password confirmation")).fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, carol")
+
+    page.get_by_role("navigation").get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("alert")).to_have_text("You are logged out.")
+
+    page.get_by_role("link", name="Log in").first.click()
+    page.get_by_role("link", name="Forgot your password?").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Reset your password")
+
+    reload_watch.arm()
+    page.get_by_label(label("Email")).fill("not an address")
+    page.get_by_role("button", name="Send reset link").click()
+    expect(page.get_by_text("Enter a valid email address.")).to_be_visible()
+    if reload_watch.javascript:
+        expect(page.get_by_label(label("Email"))).to_be_focused()
+    page.get_by_label(label("Email")).fill("Carol@Example.com")
+    page.get_by_role("button", name="Send reset link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    expect(page).to_have_url(re.compile(r"/accounts/password_reset/done/$"))
+    reload_watch.assert_no_reload()
+
+    assert len(mailoutbox) == 1
+    page.goto(reset_link(mailoutbox, live_server.url))
+    expect(page).to_have_url(re.compile(r"/accounts/reset/[^/]+/set-password/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Choose a new password")
+
+    reload_watch.arm()
+    page.get_by_label(label("New password")).fill(NEW_PASSWORD)
+    page.get_by_label(label("New password confirmation")).fill("a different one 999")
+    page.get_by_role("button", name="Set new password").click()
+    expect(page.get_by_text("The two password fields didn’t match.")).to_be_visible()
+    page.get_by_label(label("New password")).fill(NEW_PASSWORD)
+    page.get_by_label(label("New password confirmation")).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set new password").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Password set")
+    expect(page).to_have_url(re.compile(r"/accounts/reset/done/$"))
+    reload_watch.assert_no_reload()
+    if reload_watch.javascript:
+        expect(page.get_by_role("heading", level=1)).to_be_focused()
+        expect(page.locator("#announcer")).to_contain_text("Password set")
+
+    log_in(page, username="carol@example.com", password=NEW_PASSWORD)
+    expect(page.get_by_text("You are logged in as carol")).to_be_visible()
+
+
+def test_log_in_and_change_password(page: Page, db, reload_watch):
+    User.objects.create_user(username="dave", email="dave@example.com", password=PASSWORD)
+    log_in(page, username="dave", password=PASSWORD)
+
+    page.get_by_role("navigation").get_by_role("link", name="Change password").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Change your password")
+
+    reload_watch.arm()
+    page.get_by_label(label("Old password")).fill("not my password")
+    page.get_by_label(label("New password")).fill(NEW_PASSWORD)
+    page.get_by_label(label("New password confirmation")).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_text("Your old password was entered incorrectly.")).to_be_visible()
+    if reload_watch.javascript:
+        expect(page.get_by_label(label("Old password"))).to_be_focused()
+
+    page.get_by_label(label("Old password")).fill(PASSWORD)
+    page.get_by_label(label("New password")).fill(NEW_PASSWORD)
+    page.get_by_label(label("New password confirmation")).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Password changed")
+    expect(page).to_have_url(re.compile(r"/accounts/password_change/done/$"))
+    reload_watch.assert_no_reload()
+
+    if reload_watch.javascript:
+        # The swaps pushed real URLs: back and forward give whole, correct pages.
+        # (Without JS the previous entry is a POST, which browsers won't replay.)
+        page.go_back()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Change your password")
+        expect(page.get_by_role("navigation")).to_be_visible()
+        page.go_forward()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Password changed")
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Password changed")
+    expect(page.get_by_role("navigation")).to_be_visible()
+
+    page.get_by_role("navigation").get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("alert")).to_have_text("You are logged out.")
+    log_in(page, username="dave", password=NEW_PASSWORD)
+
+
+@pytest.mark.parametrize("javascript", [True])
+def test_submit_button_shows_progress_while_the_request_is_in_flight(page: Page, db):
+    page.goto("/accounts/password_reset/")
+    held = []
+    page.route("**/accounts/password_reset/", lambda route: held.append(route))
+    page.get_by_label(label("Email")).fill("someone@example.com")
+    button = page.get_by_role("button", name="Send reset link")
+
+    button.click()
+    expect(button).to_be_disabled()
+    expect(button.locator(".htmx-indicator")).to_be_visible()
+    expect(page.locator("form")).to_have_attribute("aria-busy", "true")
+    assert held[0].request.headers["hx-request"] == "true"
+    held[0].continue_()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
