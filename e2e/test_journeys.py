@@ -66,7 +66,7 @@ def test_sign_up_forget_and_reset_password(page: Page, live_server, mailoutbox, 
     page.get_by_label(label("New password")).fill(NEW_PASSWORD)
     page.get_by_label(label("New password confirmation")).fill("a different one 999")
     page.get_by_role("button", name="Set new password").click()
-    expect(page.get_by_text("The two password fields didn’t match.")).to_be_visible()
+    expect(page.get_by_text("The two password fields didn\u2019t match.")).to_be_visible()
     page.get_by_label(label("New password")).fill(NEW_PASSWORD)
     page.get_by_label(label("New password confirmation")).fill(NEW_PASSWORD)
     page.get_by_role("button", name="Set new password").click()

@@ -1,0 +1,88 @@
+"""A local SMTP server that keeps what it receives: for tests and the benchmark.
+
+It answers like a real provider would, optionally slowly (`delay`) or not at all
+(`hang`), and accepts any AUTH PLAIN login so the credentials a mailer sends can be
+checked. It listens on 127.0.0.1 only.
+"""
+
+import asyncio
+import base64
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+
+@dataclass
+class SmtpSink:
+    delay: float = 0.0
+    hang: bool = False
+    messages: list[EmailMessage] = field(default_factory=list)
+    logins: list[tuple[str, str]] = field(default_factory=list)
+    port: int = 0
+
+    def start(self) -> "SmtpSink":
+        """Serve in a background thread until the process ends or stop() is called."""
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+
+        async def serve() -> None:
+            self._server = await asyncio.start_server(self._session, "127.0.0.1", self.port)
+            self.port = self._server.sockets[0].getsockname()[1]
+            ready.set()
+            await self._server.serve_forever()
+
+        self._thread = threading.Thread(
+            target=lambda: self._loop.run_until_complete(self._run(serve)), daemon=True
+        )
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    async def _run(self, serve) -> None:
+        try:
+            await serve()
+        except asyncio.CancelledError:
+            pass
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._server.close)
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        if self.hang:
+            # A provider that accepted the connection and then went silent.
+            await reader.read()
+            return
+
+        async def reply(line: str) -> None:
+            writer.write(f"{line}\r\n".encode())
+            await writer.drain()
+
+        await reply("220 sink.localhost ESMTP")
+        try:
+            while line := await reader.readline():
+                command = line.decode(errors="replace").strip()
+                verb = command[:4].upper()
+                if verb == "EHLO":
+                    await reply("250-sink.localhost\r\n250-AUTH PLAIN\r\n250 8BITMIME")
+                elif verb == "HELO":
+                    await reply("250 sink.localhost")
+                elif verb == "AUTH":
+                    _, user, password = base64.b64decode(command.split()[2]).split(b"\0")
+                    self.logins.append((user.decode(), password.decode()))
+                    await reply("235 2.7.0 Authentication successful")
+                elif verb == "DATA":
+                    await reply("354 End data with <CR><LF>.<CR><LF>")
+                    data = bytearray()
+                    while (chunk := await reader.readline()) not in (b".\r\n", b""):
+                        data += chunk[1:] if chunk.startswith(b"..") else chunk
+                    await asyncio.sleep(self.delay)
+                    self.messages.append(message_from_bytes(bytes(data), policy=policy.default))
+                    await reply("250 2.0.0 Ok: queued")
+                elif verb == "QUIT":
+                    await reply("221 2.0.0 Bye")
+                    break
+                else:  # MAIL, RCPT, RSET, NOOP
+                    await reply("250 2.1.0 Ok")
+        finally:
+            writer.close()

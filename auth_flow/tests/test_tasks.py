@@ -1,0 +1,253 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+from anymail.exceptions import AnymailRecipientsRefused, AnymailRequestsAPIError
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.db import connection
+from django.tasks import TaskResultStatus
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+
+from auth_flow.smtp_sink import SmtpSink
+from auth_flow.tasks import error_is_transient
+from auth_flow.tests.fakes import ScriptedBackend, permanent_error, transient_error
+
+WORKER_ID = "test-worker"
+
+
+@pytest.fixture
+def queue(settings, transactional_db):
+    """Use the durable database queue, with retries due at once."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.EMAIL_RETRY_BASE_SECONDS = 0
+    settings.MAILERS = {"default": {"BACKEND": "auth_flow.tests.fakes.ScriptedBackend"}}
+    ScriptedBackend.reset()
+    return DBTaskResult.objects
+
+
+def run_worker() -> None:
+    """Run every ready task, as `manage.py send_worker --batch` does, then return."""
+    call_command(
+        "send_worker",
+        batch=True,
+        startup_delay=False,
+        reload=False,
+        worker_id=WORKER_ID,
+        interval=0,
+        verbosity=0,
+    )
+
+
+def request_reset(client, email: str):
+    return client.post(reverse("password_reset"), {"email": email})
+
+
+def test_the_request_only_queues_the_address_and_metadata(client, queue, user, mailoutbox):
+    request_reset(client, user.email)
+
+    task = queue.get()
+    assert task.status == TaskResultStatus.READY
+    assert set(task.args_kwargs["kwargs"]) == {"email", "meta"}
+    assert task.args_kwargs["kwargs"]["email"] == user.email
+    assert set(task.args_kwargs["kwargs"]["meta"]) == {"requested_at", "ip", "user_agent"}
+    assert mailoutbox == []
+
+    run_worker()
+
+    assert len(mailoutbox) == 1
+    token_link = next(line for line in mailoutbox[0].body.splitlines() if "/reset/" in line)
+    token = token_link.rstrip("/").rsplit("/", 1)[1]
+    # The token exists only in the email: not in the queue, its result or any row.
+    for row in queue.values_list("args_kwargs", "return_value", "traceback"):
+        assert token not in str(row)
+
+
+def test_known_and_unknown_addresses_cost_the_request_the_same(client, queue, user):
+    with CaptureQueriesContext(connection) as known:
+        known_response = request_reset(client, user.email)
+    with CaptureQueriesContext(connection) as unknown:
+        unknown_response = request_reset(client, "nobody@example.com")
+
+    assert len(known) == len(unknown)
+    assert not any("auth_flow_user" in q["sql"] for q in [*known, *unknown])
+    assert known_response.status_code == unknown_response.status_code
+    assert known_response["Location"] == unknown_response["Location"]
+    assert known_response.content == unknown_response.content
+
+
+def test_transient_failures_are_retried_until_the_email_goes_out(client, queue, user, mailoutbox):
+    ScriptedBackend.reset(transient_error(), transient_error())
+    request_reset(client, user.email)
+
+    run_worker()
+
+    assert ScriptedBackend.attempts == 3
+    assert len(mailoutbox) == 1
+    results = list(queue.order_by("enqueued_at").values_list("status", "return_value"))
+    assert [status for status, _ in results] == [TaskResultStatus.SUCCESSFUL] * 3
+    assert results[-1][1] == "sent on attempt 3"
+
+
+def test_retries_back_off_exponentially(client, queue, settings, user):
+    settings.EMAIL_RETRY_BASE_SECONDS = 30
+    ScriptedBackend.reset(transient_error(), transient_error())
+    request_reset(client, user.email)
+
+    run_worker()  # the first attempt fails; the retry is not due yet
+    first_retry = queue.get(status=TaskResultStatus.READY)
+    queue.filter(pk=first_retry.pk).update(run_after=first_retry.enqueued_at)
+    run_worker()  # the second attempt fails too
+
+    second_retry = queue.get(status=TaskResultStatus.READY)
+    assert first_retry.args_kwargs["kwargs"]["attempt"] == 2
+    assert second_retry.args_kwargs["kwargs"]["attempt"] == 3
+    first_delay = first_retry.run_after - first_retry.enqueued_at
+    second_delay = second_retry.run_after - second_retry.enqueued_at
+    assert timedelta(seconds=29) < first_delay <= timedelta(seconds=31)
+    assert timedelta(seconds=59) < second_delay <= timedelta(seconds=61)
+
+
+def test_a_permanent_failure_is_tried_once_and_recorded(client, queue, user, mailoutbox):
+    ScriptedBackend.reset(permanent_error(user.email))
+    request_reset(client, user.email)
+
+    run_worker()
+
+    assert ScriptedBackend.attempts == 1
+    assert mailoutbox == []
+    failed = queue.get()
+    assert failed.status == TaskResultStatus.FAILED
+    assert failed.exception_class_path == "auth_flow.tasks.EmailDeliveryFailed"
+    assert "SMTPRecipientsRefused" in failed.traceback
+    # Provider text can quote the message; only the error's class is kept.
+    assert "No such mailbox" not in failed.traceback
+
+
+def test_giving_up_after_the_configured_attempts(client, queue, settings, user, mailoutbox):
+    settings.EMAIL_SEND_ATTEMPTS = 3
+    ScriptedBackend.reset(*(transient_error() for _ in range(5)))
+    request_reset(client, user.email)
+
+    run_worker()
+
+    assert ScriptedBackend.attempts == 3
+    assert mailoutbox == []
+    assert queue.failed().count() == 1
+    assert "gave up after 3 attempts" in queue.failed().get().traceback
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (transient_error(), True),
+        (TimeoutError(), True),
+        (ConnectionRefusedError(), True),
+        (permanent_error("a@example.com"), False),
+        (AnymailRequestsAPIError(status_code=503), True),
+        (AnymailRequestsAPIError(status_code=429), True),
+        (AnymailRequestsAPIError(status_code=None), True),
+        (AnymailRequestsAPIError(status_code=400), False),
+        (AnymailRecipientsRefused(), False),
+        (ValueError("a bug"), False),
+    ],
+)
+def test_which_errors_are_retried(error, transient):
+    assert error_is_transient(error=error) is transient
+
+
+def worker_process(*, smtp_port: int) -> subprocess.Popen:
+    """Start `manage.py send_worker` against the test database, sending by SMTP."""
+    db = django_settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.sqlite3":
+        pytest.skip("the worker-process tests share the SQLite test database file")
+    env = {
+        **os.environ,
+        "DJANGO_SECRET_KEY": "test-only",
+        "DATABASE_URL": f"sqlite:///{db['NAME']}",
+        "EMAIL_PROVIDER": "smtp",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_port),
+        "EMAIL_USE_TLS": "0",
+        "SITE_URL": "https://accounts.example.com",
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "send_worker", "--worker-id", WORKER_ID]
+        + ["--no-reload", "--no-startup-delay", "--interval", "0.1"],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_for(condition, *, timeout: float = 20) -> None:
+    """Poll a condition set by another process (there is no event to wait on)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
+
+
+def test_the_real_worker_sends_the_reset_email(client, queue, user):
+    sink = SmtpSink().start()
+    worker = worker_process(smtp_port=sink.port)
+    try:
+        request_reset(client, user.email)
+        wait_for(lambda: sink.messages)
+    finally:
+        worker.terminate()
+        worker.wait(10)
+        sink.stop()
+
+    message = sink.messages[0]
+    assert message["To"] == user.email
+    assert message["Subject"] == "Reset your Passage password"
+    text = message.get_body(("plain",)).get_content()
+    assert "https://accounts.example.com/accounts/reset/" in text
+    assert queue.get().status == TaskResultStatus.SUCCESSFUL
+
+
+def test_a_worker_killed_mid_send_loses_nothing(client, queue, user, mailoutbox):
+    silent_provider = SmtpSink(hang=True).start()
+    worker = worker_process(smtp_port=silent_provider.port)
+    try:
+        request_reset(client, user.email)
+        wait_for(lambda: queue.running().exists())
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        silent_provider.stop()
+    assert queue.get().status == TaskResultStatus.RUNNING
+    assert mailoutbox == []
+
+    run_worker()  # the restarted worker
+
+    assert len(mailoutbox) == 1
+    assert queue.get().status == TaskResultStatus.SUCCESSFUL
+
+
+def test_only_stale_or_own_running_tasks_are_requeued(client, queue, user, mailoutbox):
+    request_reset(client, user.email)
+    request_reset(client, "second@example.com")
+    old, recent = queue.order_by("enqueued_at")
+    now = old.enqueued_at
+    queue.filter(pk=old.pk).update(
+        status=TaskResultStatus.RUNNING, started_at=now - timedelta(hours=1), worker_ids=["gone"]
+    )
+    queue.filter(pk=recent.pk).update(
+        status=TaskResultStatus.RUNNING, started_at=now, worker_ids=["alive-elsewhere"]
+    )
+
+    run_worker()
+
+    assert queue.get(pk=old.pk).status == TaskResultStatus.SUCCESSFUL
+    assert queue.get(pk=recent.pk).status == TaskResultStatus.RUNNING
+    assert len(mailoutbox) == 1
