@@ -21,6 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
+from auth_flow.models import UndeliverableAddress
+
 logger = logging.getLogger(__name__)
 
 EMAIL_NAMES = ("password_reset", "password_reset_unknown", "password_changed")
@@ -54,6 +56,10 @@ def email_render(*, name: str, context: dict[str, Any]) -> RenderedEmail:
 
 def email_send(*, name: str, to: str, context: dict[str, Any]) -> None:
     """Render one email and hand it to the configured mailer."""
+    if UndeliverableAddress.objects.filter(email__iexact=to).exists():
+        # Sending again to a bouncing address only hurts the domain's reputation.
+        logger.info("Not sending %s: the address is marked undeliverable.", name)
+        return
     rendered = email_render(name=name, context=context)
     message = EmailMultiAlternatives(
         subject=rendered.subject,

@@ -25,3 +25,29 @@ class User(AbstractUser):
     def clean(self):
         super().clean()
         self.email = type(self).objects.normalize_email(self.email)
+
+
+class UndeliverableAddress(models.Model):
+    """Remember an address the provider reported as bouncing or complaining.
+
+    The worker sends nothing more to it; delete the row in the admin to send again.
+    """
+
+    class Reason(models.TextChoices):
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Marked as spam"
+        REJECTED = "rejected", "Rejected by the provider"
+
+    email = models.EmailField(unique=True, max_length=254)
+    reason = models.CharField(max_length=20, choices=Reason)
+    provider = models.CharField(max_length=40)
+    description = models.CharField(max_length=500, blank=True)
+    event_count = models.PositiveIntegerField(default=1)
+    first_seen = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_reason_display()})"

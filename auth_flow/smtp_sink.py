@@ -7,6 +7,7 @@ checked. It listens on 127.0.0.1 only.
 
 import asyncio
 import base64
+import contextlib
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -40,10 +41,8 @@ class SmtpSink:
         return self
 
     async def _run(self, serve) -> None:
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await serve()
-        except asyncio.CancelledError:
-            pass
 
     def stop(self) -> None:
         self._loop.call_soon_threadsafe(self._server.close)

@@ -212,6 +212,13 @@ def mailer_config(provider: str) -> dict:
 
 MAILERS = {"default": mailer_config(EMAIL_PROVIDER)}
 
+# https://anymail.dev/en/stable/tips/securing_webhooks/
+# Tracking webhooks need both: basic auth ("user:password") and Mailgun's signing key.
+ANYMAIL = {
+    "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", ""),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", ""),
+}
+
 # https://docs.djangoproject.com/en/6.1/topics/tasks/
 # A durable queue in the site's own database: SQLite locally, PostgreSQL in production.
 # `manage.py send_worker` runs it (make run starts one beside the web server).

@@ -178,8 +178,17 @@ def worker_process(*, smtp_port: int) -> subprocess.Popen:
         "SITE_URL": "https://accounts.example.com",
     }
     return subprocess.Popen(
-        [sys.executable, "manage.py", "send_worker", "--worker-id", WORKER_ID]
-        + ["--no-reload", "--no-startup-delay", "--interval", "0.1"],
+        [
+            sys.executable,
+            "manage.py",
+            "send_worker",
+            "--worker-id",
+            WORKER_ID,
+            "--no-reload",
+            "--no-startup-delay",
+            "--interval",
+            "0.1",
+        ],
         cwd=django_settings.BASE_DIR,
         env=env,
         stdout=subprocess.DEVNULL,

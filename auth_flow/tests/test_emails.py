@@ -1,0 +1,255 @@
+import base64
+import hashlib
+import hmac
+import json
+import time
+from datetime import timedelta
+from http import HTTPStatus
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from auth_flow.emails import EMAIL_NAMES, email_render, email_send
+from auth_flow.models import UndeliverableAddress, User
+from auth_flow.smtp_sink import SmtpSink
+from site_config.settings import mailer_config
+
+SAMPLE = {
+    "user": User(username="alice", email="alice@example.com"),
+    "email": "nobody@example.com",
+    "action_url": "https://accounts.example.com/accounts/reset/MQ/abc-123/",
+    "expires_in": "1\xa0hour",
+    "expires_at": timezone.now() + timedelta(hours=1),
+    "requested_at": timezone.now(),
+    "ip": "203.0.113.7",
+    "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+}
+
+
+@pytest.mark.parametrize("name", EMAIL_NAMES)
+def test_every_email_renders_text_and_html_from_one_copy(name):
+    rendered = email_render(name=name, context=SAMPLE)
+
+    assert rendered.subject
+    assert "\n" not in rendered.subject
+    assert "{{" not in rendered.text
+    assert "[button]" not in rendered.text
+    assert "[button]" not in rendered.html
+    assert rendered.html.startswith("<!doctype html>")
+    assert "<style" not in rendered.html  # inline styles only, for mail clients
+    assert "<img" not in rendered.html
+    assert "203.0.113.7" in rendered.text
+    assert "203.0.113.7" in rendered.html
+    assert "Firefox/140.0" in rendered.text
+
+
+def test_reset_email_says_what_to_do_and_when_the_link_expires():
+    rendered = email_render(name="password_reset", context=SAMPLE)
+
+    assert SAMPLE["action_url"] in rendered.text
+    assert f'href="{SAMPLE["action_url"]}"' in rendered.html
+    assert "expires in 1\xa0hour" in rendered.text
+    assert "If this wasn't you, ignore this email" in rendered.text
+
+
+def test_unknown_address_notice_has_no_reset_link():
+    rendered = email_render(name="password_reset_unknown", context=SAMPLE)
+
+    assert "/reset/" not in rendered.text
+    assert "/reset/" not in rendered.html
+    assert "nobody@example.com" in rendered.text
+
+
+def test_reset_email_is_multipart_from_the_configured_sender(client, user, settings, mailoutbox):
+    settings.DEFAULT_FROM_EMAIL = "Passage <accounts@example.com>"
+    settings.PASSWORD_RESET_TIMEOUT = 30 * 60
+
+    client.post(
+        reverse("password_reset"), {"email": "ALICE@example.com"}, REMOTE_ADDR="198.51.100.9"
+    )
+
+    (message,) = mailoutbox
+    assert message.from_email == "Passage <accounts@example.com>"
+    assert message.to == ["Alice@example.com"]
+    assert message.subject == "Reset your Passage password"
+    assert message.alternatives[0].mimetype == "text/html"
+    assert "expires in 30\xa0minutes" in message.body
+    assert "198.51.100.9" in message.body
+
+
+def test_unknown_address_notice_is_off_by_default(client, db, settings, mailoutbox):
+    client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+    assert mailoutbox == []
+
+    settings.PASSWORD_RESET_NOTIFY_UNKNOWN = True
+    client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+    assert [m.subject for m in mailoutbox] == [
+        "Password reset requested for an address without an account"
+    ]
+
+
+def test_password_changed_notice_after_a_reset(client, user, reset_path, mailoutbox):
+    set_password_url = client.get(reset_path)["Location"]
+
+    client.post(
+        set_password_url, {"new_password1": "n3w-Passw0rd!", "new_password2": "n3w-Passw0rd!"}
+    )
+
+    notice = mailoutbox[-1]
+    assert notice.subject == "Your Passage password was changed"
+    assert f"http://127.0.0.1:8000{reverse('password_reset')}" in notice.body
+
+
+def test_nothing_is_sent_to_an_undeliverable_address(db, mailoutbox):
+    UndeliverableAddress.objects.create(
+        email="gone@example.com", reason="bounced", provider="mailgun"
+    )
+
+    email_send(name="password_changed", to="Gone@Example.com", context=SAMPLE)
+
+    assert mailoutbox == []
+
+
+# Providers ----------------------------------------------------------------------------
+
+
+def test_mailgun_sends_the_right_message(settings, monkeypatch, db):
+    monkeypatch.setenv("MAILGUN_API_KEY", "key-test")
+    monkeypatch.setenv("MAILGUN_SENDER_DOMAIN", "mg.example.com")
+    monkeypatch.setenv("MAILGUN_API_URL", "https://api.eu.mailgun.net/v3")
+    settings.MAILERS = {"default": mailer_config("mailgun")}
+    settings.DEFAULT_FROM_EMAIL = "Passage <accounts@example.com>"
+    response = mock.Mock(status_code=200, json=lambda: {"id": "<1@mg>", "message": "Queued"})
+    response.text = '{"id": "<1@mg>"}'
+
+    with mock.patch("requests.Session.request", return_value=response) as request:
+        email_send(name="password_reset", to="alice@example.com", context=SAMPLE)
+
+    call = request.call_args.kwargs
+    assert call["method"] == "POST"
+    assert call["url"] == "https://api.eu.mailgun.net/v3/mg.example.com/messages"
+    assert call["auth"] == ("api", "key-test")
+    data = call["data"]
+    assert data["from"] == ["Passage <accounts@example.com>"]
+    assert data["to"] == ["alice@example.com"]
+    assert data["subject"] == "Reset your Passage password"
+    assert SAMPLE["action_url"] in data["text"]
+    assert f'href="{SAMPLE["action_url"]}"' in data["html"]
+
+
+def test_sendgrid_goes_through_its_smtp_relay_with_the_api_key(settings, monkeypatch, db):
+    monkeypatch.setenv("SENDGRID_API_KEY", "SG.test-key")
+    config = mailer_config("sendgrid")
+    assert config["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (config["OPTIONS"]["host"], config["OPTIONS"]["port"]) == ("smtp.sendgrid.net", 587)
+    assert config["OPTIONS"]["use_tls"] is True
+    # The same options against a local relay (no TLS there) show what SendGrid receives.
+    sink = SmtpSink().start()
+    settings.MAILERS = {
+        "default": {
+            **config,
+            "OPTIONS": {
+                **config["OPTIONS"],
+                "host": "127.0.0.1",
+                "port": sink.port,
+                "use_tls": False,
+            },
+        }
+    }
+    settings.DEFAULT_FROM_EMAIL = "Passage <accounts@example.com>"
+    try:
+        email_send(name="password_reset", to="alice@example.com", context=SAMPLE)
+    finally:
+        sink.stop()
+
+    assert sink.logins == [("apikey", "SG.test-key")]
+    (message,) = sink.messages
+    assert message["From"] == "Passage <accounts@example.com>"
+    assert message["To"] == "alice@example.com"
+    assert message["Subject"] == "Reset your Passage password"
+    assert SAMPLE["action_url"] in message.get_body(("plain",)).get_content()
+    assert f'href="{SAMPLE["action_url"]}"' in message.get_body(("html",)).get_content()
+
+
+# Tracking webhooks --------------------------------------------------------------------
+
+WEBHOOK_AUTH = "hook:s3cret"
+SIGNING_KEY = "mailgun-signing-key"
+
+
+@pytest.fixture
+def webhook_settings(settings):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": WEBHOOK_AUTH, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
+
+
+def mailgun_event(event: str, *, severity: str = "permanent", key: str = SIGNING_KEY) -> str:
+    timestamp, token = str(int(time.time())), "a" * 50
+    signature = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+    return json.dumps(
+        {
+            "signature": {"timestamp": timestamp, "token": token, "signature": signature},
+            "event-data": {
+                "event": event,
+                "severity": severity,
+                "recipient": "Bouncy@Example.com",
+                "timestamp": time.time(),
+                "id": "evt-1",
+                "delivery-status": {"code": 550, "description": "No such mailbox"},
+                "message": {"headers": {"message-id": "1@mg.example.com"}},
+            },
+        }
+    )
+
+
+def post_webhook(client, body: str, *, auth: str | None = WEBHOOK_AUTH):
+    headers = {}
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
+    return client.post(
+        "/webhooks/anymail/mailgun/tracking/",
+        body,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"), [("failed", "bounced"), ("complained", "complained")]
+)
+def test_mailgun_bounce_and_complaint_mark_the_address(
+    client, db, webhook_settings, event, reason
+):
+    response = post_webhook(client, mailgun_event(event))
+
+    assert response.status_code == HTTPStatus.OK
+    marked = UndeliverableAddress.objects.get()
+    assert (marked.email, marked.reason, marked.provider) == (
+        "bouncy@example.com",
+        reason,
+        "Mailgun",
+    )
+
+
+def test_a_temporary_failure_marks_nothing(client, db, webhook_settings):
+    assert post_webhook(client, mailgun_event("failed", severity="temporary")).status_code == 200
+    assert not UndeliverableAddress.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("auth", "key", "status"),
+    [
+        (None, SIGNING_KEY, HTTPStatus.BAD_REQUEST),
+        ("hook:wrong", SIGNING_KEY, HTTPStatus.BAD_REQUEST),
+        (WEBHOOK_AUTH, "forged-key", HTTPStatus.BAD_REQUEST),
+    ],
+    ids=["no-auth", "wrong-auth", "bad-signature"],
+)
+def test_unauthenticated_or_forged_webhooks_are_refused(
+    client, db, webhook_settings, auth, key, status
+):
+    response = post_webhook(client, mailgun_event("failed", key=key), auth=auth)
+
+    assert response.status_code == status
+    assert not UndeliverableAddress.objects.exists()

@@ -1,0 +1,91 @@
+import runpy
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+
+SETTINGS_FILE = str(django_settings.BASE_DIR / "site_config" / "settings.py")
+PROVIDER_VARIABLES = [
+    "DJANGO_DEBUG",
+    "DJANGO_SECRET_KEY",
+    "EMAIL_PROVIDER",
+    "EMAIL_HOST",
+    "MAILGUN_API_KEY",
+    "MAILGUN_SENDER_DOMAIN",
+    "SENDGRID_API_KEY",
+    "SITE_URL",
+    "PASSWORD_RESET_TIMEOUT",
+]
+
+
+@pytest.fixture
+def environ(monkeypatch):
+    """Start each case from a production-like environment with nothing set."""
+    for name in PROVIDER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "a-real-secret")
+    return monkeypatch
+
+
+def load_settings() -> dict:
+    return runpy.run_path(SETTINGS_FILE)
+
+
+def test_safe_defaults(environ):
+    loaded = load_settings()
+
+    assert loaded["DEBUG"] is False
+    assert loaded["PASSWORD_RESET_TIMEOUT"] == 3600
+    assert loaded["MAILERS"]["default"]["BACKEND"].endswith("console.EmailBackend")
+    assert loaded["TASKS"]["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
+    assert loaded["ALLOWED_HOSTS"] == ["127.0.0.1"]
+
+
+def test_secret_key_is_required_without_debug(environ):
+    environ.delenv("DJANGO_SECRET_KEY")
+
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_SECRET_KEY"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("provider", "missing"),
+    [
+        ("smtp", "EMAIL_HOST"),
+        ("mailgun", "MAILGUN_API_KEY"),
+        ("sendgrid", "SENDGRID_API_KEY"),
+    ],
+)
+def test_a_provider_without_its_key_fails_at_start_up_naming_it(environ, provider, missing):
+    environ.setenv("EMAIL_PROVIDER", provider)
+
+    with pytest.raises(ImproperlyConfigured, match=missing):
+        load_settings()
+
+
+def test_mailgun_needs_its_sender_domain_too(environ):
+    environ.setenv("EMAIL_PROVIDER", "mailgun")
+    environ.setenv("MAILGUN_API_KEY", "key")
+
+    with pytest.raises(ImproperlyConfigured, match="MAILGUN_SENDER_DOMAIN"):
+        load_settings()
+
+
+def test_unknown_provider_is_refused(environ):
+    environ.setenv("EMAIL_PROVIDER", "pigeon")
+
+    with pytest.raises(ImproperlyConfigured, match="console, smtp, mailgun, sendgrid"):
+        load_settings()
+
+
+def test_site_url_must_be_absolute(environ):
+    environ.setenv("SITE_URL", "example.com")
+
+    with pytest.raises(ImproperlyConfigured, match="SITE_URL"):
+        load_settings()
+
+
+def test_reset_timeout_comes_from_the_environment(environ):
+    environ.setenv("PASSWORD_RESET_TIMEOUT", "900")
+
+    assert load_settings()["PASSWORD_RESET_TIMEOUT"] == 900
