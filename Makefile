@@ -11,7 +11,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 DEV_ENV := DJANGO_DEBUG=1
 TEST_ENV := DJANGO_SECRET_KEY=test-only-not-secret DJANGO_DEBUG=0
 
-.PHONY: help install browser run test unit e2e lint format bench clean
+.PHONY: help install browser run test test-postgres unit e2e lint format bench clean
 
 help:
 	@echo "make run    serve the site at http://127.0.0.1:8000 (SQLite, console email, worker)"
@@ -46,8 +46,22 @@ run: install
 	$(DEV_ENV) $(PY) manage.py send_worker --worker-id local-dev --no-reload & \
 	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
+# Everything on SQLite (unit + e2e); then the unit tests again on PostgreSQL when
+# TEST_POSTGRES_URL answers (.ci/run points it at this machine's server).
 test: browser
 	$(TEST_ENV) $(PY) -m pytest
+	@$(MAKE) --no-print-directory test-postgres
+
+test-postgres: install
+	@if [ -z "$$TEST_POSTGRES_URL" ]; then \
+		echo "PostgreSQL pass skipped: TEST_POSTGRES_URL is not set."; \
+	elif ! $(PY) -c "import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()" \
+		"$$TEST_POSTGRES_URL" 2>/dev/null; then \
+		echo "PostgreSQL pass skipped: nothing answers at TEST_POSTGRES_URL."; \
+	else \
+		echo "Unit tests on PostgreSQL:"; \
+		$(TEST_ENV) DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest auth_flow; \
+	fi
 
 unit: install
 	$(TEST_ENV) $(PY) -m pytest auth_flow
@@ -64,7 +78,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 bench: install
-	$(PY) auth_flow/bench.py
+	$(PY) -m auth_flow.bench
 
 clean:
-	rm -rf $(VENV) staticfiles test-results .pytest_cache db.sqlite3
+	rm -rf $(VENV) staticfiles test-results .pytest_cache db.sqlite3 test-db.sqlite3

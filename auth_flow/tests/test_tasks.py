@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from anymail.exceptions import AnymailRecipientsRefused, AnymailRequestsAPIError
@@ -164,13 +165,18 @@ def test_which_errors_are_retried(error, transient):
 
 def worker_process(*, smtp_port: int) -> subprocess.Popen:
     """Start `manage.py send_worker` against the test database, sending by SMTP."""
-    db = django_settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.sqlite3":
-        pytest.skip("the worker-process tests share the SQLite test database file")
+    db = connection.settings_dict  # the test database, which the worker must share
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        database_url = f"sqlite:///{db['NAME']}"
+    else:
+        password = quote(db["PASSWORD"] or "")
+        database_url = (
+            f"postgres://{quote(db['USER'])}:{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        )
     env = {
         **os.environ,
         "DJANGO_SECRET_KEY": "test-only",
-        "DATABASE_URL": f"sqlite:///{db['NAME']}",
+        "DATABASE_URL": database_url,
         "EMAIL_PROVIDER": "smtp",
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_port),
