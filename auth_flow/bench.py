@@ -55,6 +55,31 @@ def csrf_for(port: int) -> tuple[str, str]:
     return cookie, token
 
 
+PAGES = [
+    "/accounts/login/",
+    "/accounts/signup/",
+    "/accounts/password_reset/",
+    "/accounts/password_reset/done/",
+    "/accounts/reset/done/",
+]
+
+
+def page_sizes(port: int) -> None:
+    """Print the bytes of each page's htmx partial against its full page."""
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    print("Response sizes (body bytes), full page vs htmx partial:")
+    for path in PAGES:
+        sizes = []
+        for headers in ({}, {"HX-Request": "true"}):
+            conn.request("GET", path, headers=headers)
+            sizes.append(len(conn.getresponse().read()))
+        full, partial = sizes
+        print(
+            f"  {path:32} full {full:6d}  partial {partial:6d}  partial/full {partial / full:.2f}"
+        )
+    conn.close()
+
+
 def load(*, port: int, email: str, clients: int, requests: int, csrf: tuple[str, str]):
     """Post `requests` resets per client concurrently; return latencies, seconds, errors."""
     cookie, token = csrf
@@ -156,6 +181,7 @@ def main() -> int:
     )
     try:
         wait_until_serving(port)
+        page_sizes(port)
         csrf = csrf_for(port)
         load(port=port, email=UNKNOWN, clients=args.clients, requests=5, csrf=csrf)  # warm-up
         results = {KNOWN: ([], 0.0, []), UNKNOWN: ([], 0.0, [])}

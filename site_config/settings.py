@@ -254,8 +254,18 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_reset_tokens": {"()": "auth_flow.redaction.RedactResetTokens"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_reset_tokens"],
+        },
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.server": {"level": "WARNING" if not DEBUG else "INFO"}},
+    "loggers": {
+        # The development server logs every request path, reset links included.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

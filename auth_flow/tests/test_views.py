@@ -1,7 +1,10 @@
+from datetime import datetime, timedelta
 from http import HTTPStatus
+from unittest import mock
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.test import Client
 from django.urls import reverse
 
@@ -354,3 +357,31 @@ def test_empty_and_huge_posts_are_form_errors(client_logged_in, name):
     for response in (empty, huge):
         assert response.status_code == HTTPStatus.OK
         assert b"is-invalid" in response.content or b"alert" in response.content
+
+
+def test_an_expired_link_shows_the_friendly_page(client, user, reset_path, settings):
+    settings.PASSWORD_RESET_TIMEOUT = 60
+    later = datetime.now() + timedelta(seconds=61)
+
+    with mock.patch.object(PasswordResetTokenGenerator, "_now", return_value=later):
+        response = client.get(reset_path, follow=True)
+
+    assert b"This reset link can't be used" in response.content
+    assert b"Request a new link" in response.content
+
+
+def test_a_stale_form_gets_a_friendly_csrf_page(db):
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post(reverse("password_reset"), {"email": "alice@example.com"})
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert b"This form has expired" in response.content
+    assert b"Nothing was changed." in response.content
+
+
+def test_unknown_pages_get_the_site_404(client, db):
+    response = client.get("/no/such/page/")
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert b"Page not found" in response.content
