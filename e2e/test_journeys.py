@@ -83,6 +83,16 @@ def test_sign_up_forget_and_reset_password(page: Page, live_server, mailoutbox, 
 
 def test_log_in_and_change_password(page: Page, db, reload_watch):
     User.objects.create_user(username="dave", email="dave@example.com", password=PASSWORD)
+    page.goto("/accounts/login/")
+    reload_watch.arm()
+    page.get_by_label(label("Username or email")).fill("dave")
+    page.get_by_label(label("Password")).fill("not my password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Please enter a correct username and password.")).to_be_visible()
+    reload_watch.assert_no_reload()
+    if reload_watch.javascript:
+        expect(page.get_by_label(label("Username or email"))).to_be_focused()
+        expect(page.locator("#announcer")).to_contain_text("Please enter a correct username")
     log_in(page, username="dave", password=PASSWORD)
 
     page.get_by_role("navigation").get_by_role("link", name="Change password").click()
@@ -103,6 +113,7 @@ def test_log_in_and_change_password(page: Page, db, reload_watch):
     page.get_by_role("button", name="Change password").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Password changed")
     expect(page).to_have_url(re.compile(r"/accounts/password_change/done/$"))
+    expect(page).to_have_title("Password change successful · Passage")
     reload_watch.assert_no_reload()
 
     if reload_watch.javascript:

@@ -23,12 +23,14 @@
     const main = document.getElementById("main");
     if (!main || event.detail.target !== main) return;
     const invalid = main.querySelector(".is-invalid, [aria-invalid='true']");
+    const error = main.querySelector(".invalid-feedback, .alert-danger");
     const heading = main.querySelector("h1");
-    if (invalid) {
-      invalid.focus();
-      const errors = main.querySelectorAll(".invalid-feedback, .alert-danger, .alert-block");
-      const first = errors.length ? errors[0].textContent.trim() : "";
-      announce("The form has errors. " + first);
+    if (invalid || error) {
+      // A form came back with errors: put the person on the first field to fix (or,
+      // for a form-wide error such as a wrong password, the first field).
+      const field = invalid || main.querySelector("input:not([type='hidden']), select, textarea");
+      (field || heading).focus();
+      announce("The form has errors. " + (error ? error.textContent.trim() : ""));
     } else if (heading) {
       heading.focus();
       const status = main.querySelector("[role='status'], [role='alert']");
