@@ -4,6 +4,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from auth_flow import tasks
+from auth_flow.ratelimit import client_ip
 
 
 class RequestMeta(TypedDict):
@@ -18,7 +19,7 @@ def request_meta(*, request: HttpRequest) -> RequestMeta:
     """Describe a request for the emails that tell a person what happened."""
     return {
         "requested_at": timezone.now().isoformat(timespec="seconds"),
-        "ip": request.META.get("REMOTE_ADDR", ""),
+        "ip": client_ip(request=request),
         # Long enough to name a browser, short enough to keep junk out of the queue.
         "user_agent": request.headers.get("User-Agent", "")[:300],
     }

@@ -1,8 +1,10 @@
 from http import HTTPStatus
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.template.response import TemplateResponse
 from django.urls import reverse_lazy
 from django.utils.cache import patch_vary_headers
 from django.views.generic import CreateView, TemplateView
@@ -10,6 +12,7 @@ from django_htmx.http import HttpResponseLocation
 
 from auth_flow.emails import password_reset_expiry
 from auth_flow.forms import LoginForm, PasswordResetForm, SignupForm
+from auth_flow.ratelimit import Rate, client_ip, rate_limit_hit
 from auth_flow.services import password_change_notify, request_meta
 
 
@@ -32,11 +35,12 @@ class HtmxPartialMixin:
         htmx = self.request.htmx
         return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
+    def template_for(self, name: str) -> str:
+        """Return the template itself, or its partial when the request wants one."""
+        return f"{name}#{self.partial_name}" if self.wants_partial() else name
+
     def get_template_names(self) -> list[str]:
-        names = super().get_template_names()
-        if self.wants_partial():
-            return [f"{name}#{self.partial_name}" for name in names]
-        return names
+        return [self.template_for(name) for name in super().get_template_names()]
 
     def dispatch(self, request, *args, **kwargs):
         response = super().dispatch(request, *args, **kwargs)
@@ -54,12 +58,36 @@ class HtmxPartialMixin:
         return response
 
 
+class RateLimitMixin:
+    """Answer a client's POSTs beyond the scope's rate with 429 and a page saying so.
+
+    Keyed by client IP, so the answer says nothing about any account.
+    """
+
+    rate_limit_scope: str
+
+    def post(self, request, *args, **kwargs):
+        rate = Rate.parse(settings.RATE_LIMITS[self.rate_limit_scope])
+        if rate_limit_hit(scope=self.rate_limit_scope, key=client_ip(request=request), rate=rate):
+            minutes = max(1, rate.seconds // 60)
+            response = TemplateResponse(
+                request,
+                self.template_for("429.html"),
+                {"title": "Too many attempts", "minutes": minutes},
+                status=HTTPStatus.TOO_MANY_REQUESTS,
+            )
+            response["Retry-After"] = str(rate.seconds)
+            return response
+        return super().post(request, *args, **kwargs)
+
+
 class HomeView(HtmxPartialMixin, TemplateView):
     template_name = "home.html"
     extra_context = {"title": "Your account"}
 
 
-class SignupView(HtmxPartialMixin, CreateView):
+class SignupView(RateLimitMixin, HtmxPartialMixin, CreateView):
+    rate_limit_scope = "signup"
     form_class = SignupForm
     template_name = "registration/signup.html"
     success_url = reverse_lazy("home")
@@ -75,7 +103,8 @@ class SignupView(HtmxPartialMixin, CreateView):
         return response
 
 
-class LoginView(HtmxPartialMixin, auth_views.LoginView):
+class LoginView(RateLimitMixin, HtmxPartialMixin, auth_views.LoginView):
+    rate_limit_scope = "login"
     form_class = LoginForm
     redirect_authenticated_user = True
     swap_on_success = False
@@ -88,7 +117,9 @@ class LogoutView(auth_views.LogoutView):
         return response
 
 
-class PasswordChangeView(HtmxPartialMixin, auth_views.PasswordChangeView):
+class PasswordChangeView(RateLimitMixin, HtmxPartialMixin, auth_views.PasswordChangeView):
+    rate_limit_scope = "password_change"
+
     def form_valid(self, form):
         # Django re-hashes this session, so it stays logged in while the others end.
         response = super().form_valid(form)
@@ -100,7 +131,8 @@ class PasswordChangeDoneView(HtmxPartialMixin, auth_views.PasswordChangeDoneView
     pass
 
 
-class PasswordResetView(HtmxPartialMixin, auth_views.PasswordResetView):
+class PasswordResetView(RateLimitMixin, HtmxPartialMixin, auth_views.PasswordResetView):
+    rate_limit_scope = "password_reset"
     form_class = PasswordResetForm
 
 

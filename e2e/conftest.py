@@ -3,6 +3,7 @@ import shutil
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from playwright.sync_api import BrowserContext, Page
 
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls
@@ -46,6 +47,7 @@ def base_url(live_server) -> str:
 
 @pytest.fixture(autouse=True)
 def _site_settings(settings, live_server):
+    cache.clear()  # rate-limit counters
     settings.SITE_URL = live_server.url
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

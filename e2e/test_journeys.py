@@ -150,3 +150,20 @@ def test_submit_button_shows_progress_while_the_request_is_in_flight(page: Page,
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
     expect(page.get_by_role("heading", level=1)).to_be_focused()
+
+
+def test_too_many_attempts_says_so_in_place(page: Page, db, settings, reload_watch):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_reset": "1/900"}
+    page.goto("/accounts/password_reset/")
+    page.get_by_label(label("Email")).fill("someone@example.com")
+    page.get_by_role("button", name="Send reset link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+
+    page.get_by_role("link", name="ask for another link").click()
+    reload_watch.arm()
+    page.get_by_label(label("Email")).fill("someone@example.com")
+    page.get_by_role("button", name="Send reset link").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Too many attempts")
+    expect(page.get_by_role("alert")).to_contain_text("Please wait 15 minutes")
+    reload_watch.assert_no_reload()

@@ -230,6 +230,32 @@ EMAIL_RETRY_BASE_SECONDS = float(os.environ.get("EMAIL_RETRY_BASE_SECONDS") or 3
 # the next worker to start runs it again.
 TASK_STALE_AFTER_SECONDS = int(os.environ.get("TASK_STALE_AFTER_SECONDS") or 300)
 
+# https://docs.djangoproject.com/en/6.1/topics/cache/
+# Rate limits live in the cache: one process's memory locally, Redis when several
+# processes must share them.
+if REDIS_URL := os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Rate limits, as "count/seconds": per client IP for each form, and per address for
+# reset emails (so one inbox cannot be flooded from many IPs).
+RATE_LIMITS = {
+    "login": os.environ.get("RATE_LIMIT_LOGIN") or "20/900",
+    "signup": os.environ.get("RATE_LIMIT_SIGNUP") or "10/3600",
+    "password_reset": os.environ.get("RATE_LIMIT_PASSWORD_RESET") or "10/900",
+    "password_change": os.environ.get("RATE_LIMIT_PASSWORD_CHANGE") or "10/900",
+    "reset_email_per_address": os.environ.get("RATE_LIMIT_RESET_EMAILS") or "3/900",
+}
+# How many reverse proxies in front of the site append to X-Forwarded-For (0: none, so
+# the header is ignored and REMOTE_ADDR is the client).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT") or 0)
+
 # https://docs.djangoproject.com/en/6.1/howto/static-files/
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

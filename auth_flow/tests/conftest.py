@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -9,6 +10,8 @@ PASSWORD = "correct-horse-battery-staple"
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
+    # Rate-limit counters live in the cache; every test starts with none.
+    cache.clear()
     # Tests create and check many passwords; the production hasher is slow on purpose.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Run tasks inside the request so a test sees the email at once; the tests of the
