@@ -22,7 +22,6 @@ from django.utils import timezone
 from django.utils.timesince import timeuntil
 
 from auth_flow.models import UndeliverableAddress
-from auth_flow.ratelimit import Rate, rate_limit_hit
 
 logger = logging.getLogger(__name__)
 
@@ -127,10 +126,6 @@ def password_reset_emails_send(*, email: str, meta: dict[str, Any]) -> None:
         logger.warning("Password reset skipped: the queued address is not valid.")
         return
     email = mailer.cleaned_data["email"]
-    rate = Rate.parse(settings.RATE_LIMITS["reset_email_per_address"])
-    if rate_limit_hit(scope="reset_email_per_address", key=email.lower(), rate=rate):
-        logger.warning("Password reset skipped: the address is over its reset-email limit.")
-        return
     mailer.extra_context = request_context(meta=meta)
     if not any(True for _ in mailer.get_users(email)):
         if settings.PASSWORD_RESET_NOTIFY_UNKNOWN:

@@ -25,7 +25,7 @@ def test_reset_requests_beyond_the_rate_get_a_429_page(client, db, settings):
     assert [r.status_code for r in allowed] == [HTTPStatus.FOUND] * 2
     assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert refused["Retry-After"] == "900"
-    assert b"Please wait 15 minutes and try again." in refused.content
+    assert b"Please wait up to 15 minutes and try again." in refused.content
     assert b"<html" in refused.content
     assert other_ip.status_code == HTTPStatus.FOUND
 

@@ -266,3 +266,16 @@ def test_only_stale_or_own_running_tasks_are_requeued(client, queue, user, mailo
     assert queue.get(pk=old.pk).status == TaskResultStatus.SUCCESSFUL
     assert queue.get(pk=recent.pk).status == TaskResultStatus.RUNNING
     assert len(mailoutbox) == 1
+
+
+def test_retries_do_not_count_against_the_per_address_cap(
+    client, queue, settings, user, mailoutbox
+):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "reset_email_per_address": "1/900"}
+    ScriptedBackend.reset(transient_error(), transient_error())
+    request_reset(client, user.email)
+
+    run_worker()
+
+    assert ScriptedBackend.attempts == 3
+    assert len(mailoutbox) == 1
