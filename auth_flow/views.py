@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
 from django.template.response import TemplateResponse
 from django.urls import reverse_lazy
 from django.utils.cache import patch_vary_headers
@@ -142,9 +143,42 @@ class PasswordResetDoneView(HtmxPartialMixin, auth_views.PasswordResetDoneView):
 
 
 class PasswordResetConfirmView(HtmxPartialMixin, auth_views.PasswordResetConfirmView):
-    def dispatch(self, *args, **kwargs):
-        response = super().dispatch(*args, **kwargs)
-        if kwargs["token"] != self.reset_url_token:
+    """Django's view, with the token kept in a signed cookie instead of the session.
+
+    Django moves the token from the URL into the session, and sessions live in the
+    database; here it only passes through the session during the request, so no reset
+    token is ever stored server-side. Django's own checks are unchanged.
+    """
+
+    token_cookie = "reset_token"
+    token_cookie_salt = "auth_flow.reset_token"
+
+    def dispatch(self, request, *args, **kwargs):
+        on_token_url = kwargs.get("token") != self.reset_url_token
+        # Scoped to this account's reset URLs: /accounts/reset/<uidb64>/.
+        cookie_path = request.path.rstrip("/").rsplit("/", 1)[0] + "/"
+        cookie = request.get_signed_cookie(
+            self.token_cookie, default=None, salt=self.token_cookie_salt
+        )
+        if cookie and not on_token_url:
+            request.session[INTERNAL_RESET_SESSION_TOKEN] = cookie
+        response = super().dispatch(request, *args, **kwargs)
+        token = request.session.pop(INTERNAL_RESET_SESSION_TOKEN, None)
+        if on_token_url and token:
+            response.set_signed_cookie(
+                self.token_cookie,
+                token,
+                salt=self.token_cookie_salt,
+                max_age=settings.PASSWORD_RESET_TIMEOUT,
+                path=cookie_path,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",  # sent on the redirect after a click in a mail client
+            )
+        elif cookie and not (token and self.validlink):
+            # Used (Django dropped it after the reset) or no longer valid.
+            response.delete_cookie(self.token_cookie, path=cookie_path)
+        if on_token_url:
             # This URL still holds the token: never let it leave in a Referer. (Not on
             # the set-password page: there, no-referrer makes browsers send "Origin:
             # null" with the form, which Django's CSRF check rightly refuses.)

@@ -5,6 +5,7 @@ from unittest import mock
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
@@ -155,6 +156,27 @@ def test_reset_link_moves_the_token_out_of_the_url_and_works_once(client, user, 
     again = client.get(reset_path, follow=True)
     assert b"This reset link can't be used" in again.content
     assert reverse("password_reset").encode() in again.content
+
+
+def test_the_token_is_never_stored_server_side(client, user, reset_path):
+    token = reset_path.rstrip("/").rsplit("/", 1)[1]
+
+    first = client.get(reset_path)
+    form = client.get(first["Location"])
+
+    assert b"Choose a new password" in form.content
+    cookie = first.cookies["reset_token"]
+    assert cookie["path"] == reset_path.rstrip("/").rsplit("/", 1)[0] + "/"
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Lax"
+    for session in Session.objects.all():
+        assert token not in str(session.get_decoded())
+        assert token not in session.session_data
+
+    done = client.post(
+        first["Location"], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    assert done.cookies["reset_token"].value == ""  # deleted once used
 
 
 def test_reset_confirm_by_htmx_swaps_in_the_done_page(client, user, reset_path):
