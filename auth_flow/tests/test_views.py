@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from auth_flow.models import User
+from auth_flow.tests.conftest import reset_link_from
 
 NEW_PASSWORD = "a-brand-new-passphrase-42"
 
@@ -407,3 +408,23 @@ def test_unknown_pages_get_the_site_404(client, db):
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert b"Page not found" in response.content
+
+
+def test_a_reset_logs_out_every_other_session(client, user, password, mailoutbox):
+    elsewhere = Client()
+    elsewhere.login(username="alice", password=password)
+    client.post(reverse("password_reset"), {"email": user.email})
+    set_password_url = client.get(reset_link_from(mailoutbox[0]))["Location"]
+
+    client.post(set_password_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+
+    assert elsewhere.get(reverse("password_change")).status_code == HTTPStatus.FOUND
+
+
+def test_errors_are_tied_to_their_fields_for_screen_readers(client, db):
+    response = client.post(reverse("password_reset"), {"email": "nope"})
+
+    html = response.content.decode()
+    assert 'aria-invalid="true"' in html
+    error_id = html.split('aria-describedby="', 1)[1].split('"', 1)[0].split()[0]
+    assert f'id="{error_id}"' in html
