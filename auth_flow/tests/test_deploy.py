@@ -1,0 +1,67 @@
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from django.conf import settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn(transactional_db):
+    """Serve the site as production does: collectstatic, then gunicorn with DEBUG off."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "test-only-secret",
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
+    }
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        env.pop("DATABASE_URL")  # the home page needs no database for an anonymous visit
+    run = {"cwd": settings.BASE_DIR, "env": env}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], check=True, **run
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "site_config.wsgi", "-b", f"127.0.0.1:{port}"],
+        stderr=subprocess.DEVNULL,
+        **run,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise AssertionError("gunicorn did not start") from None
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(10)
+
+
+def test_gunicorn_serves_the_site_and_its_static_files_with_debug_off(gunicorn):
+    with urllib.request.urlopen(gunicorn + "/") as response:
+        page = response.read().decode()
+        assert "script-src 'self' 'nonce-" in response.headers["Content-Security-Policy"]
+
+    stylesheets = re.findall(r'href="(/static/[^"]+\.css)"', page)
+    assert any("bootstrap.min." in href for href in stylesheets)
+    for href in stylesheets:
+        # Hashed names from the manifest, served by whitenoise with a long cache life.
+        with urllib.request.urlopen(gunicorn + href) as response:
+            assert response.status == 200
+            assert "max-age=315360000" in response.headers["Cache-Control"]
