@@ -172,7 +172,7 @@ EMAIL_PROVIDER = os.environ.get("EMAIL_PROVIDER", "console").strip().lower()
 def mailer_config(provider: str) -> dict:
     """Return the MAILERS entry for an EMAIL_PROVIDER, failing early on a missing key."""
     if provider == "console":
-        return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+        return {"BACKEND": "auth_flow.console.ReadableConsoleBackend"}
     if provider == "smtp":
         return {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",

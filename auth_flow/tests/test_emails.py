@@ -1,6 +1,7 @@
 import base64
 import hashlib
 import hmac
+import io
 import json
 import time
 from datetime import timedelta
@@ -253,3 +254,19 @@ def test_unauthenticated_or_forged_webhooks_are_refused(
 
     assert response.status_code == status
     assert not UndeliverableAddress.objects.exists()
+
+
+def test_the_local_console_prints_the_link_whole(settings, db):
+    stream = io.StringIO()
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "auth_flow.console.ReadableConsoleBackend",
+            "OPTIONS": {"stream": stream},
+        }
+    }
+
+    email_send(name="password_reset", to="alice@example.com", context=SAMPLE)
+
+    printed = stream.getvalue()
+    assert "Subject: Reset your Passage password" in printed
+    assert f"\n{SAMPLE['action_url']}\n" in printed

@@ -36,7 +36,7 @@ def test_safe_defaults(environ):
 
     assert loaded["DEBUG"] is False
     assert loaded["PASSWORD_RESET_TIMEOUT"] == 3600
-    assert loaded["MAILERS"]["default"]["BACKEND"].endswith("console.EmailBackend")
+    assert loaded["MAILERS"]["default"]["BACKEND"] == "auth_flow.console.ReadableConsoleBackend"
     assert loaded["TASKS"]["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
     assert loaded["ALLOWED_HOSTS"] == ["127.0.0.1"]
 
@@ -89,3 +89,12 @@ def test_reset_timeout_comes_from_the_environment(environ):
     environ.setenv("PASSWORD_RESET_TIMEOUT", "900")
 
     assert load_settings()["PASSWORD_RESET_TIMEOUT"] == 900
+
+
+def test_deploy_check_refuses_the_console_provider(settings):
+    from auth_flow.checks import check_email_provider
+
+    settings.EMAIL_PROVIDER = "console"
+    assert [error.id for error in check_email_provider(None)] == ["auth_flow.E001"]
+    settings.EMAIL_PROVIDER = "mailgun"
+    assert check_email_provider(None) == []
