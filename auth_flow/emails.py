@@ -71,6 +71,33 @@ def email_send(*, name: str, to: str, context: dict[str, Any]) -> None:
     message.send()
 
 
+BROWSERS = [
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+]
+SYSTEMS = [
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("CrOS", "ChromeOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+]
+
+
+def user_agent_describe(*, user_agent: str) -> str:
+    """Name the browser and system in a User-Agent the way a person would."""
+    browser = next((name for mark, name in BROWSERS if mark in user_agent), None)
+    system = next((name for mark, name in SYSTEMS if mark in user_agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or (user_agent[:100] or "an unknown browser")
+
+
 def request_context(*, meta: dict[str, Any]) -> dict[str, Any]:
     """Turn stored request metadata into what the copy shows a person."""
     try:
@@ -80,7 +107,7 @@ def request_context(*, meta: dict[str, Any]) -> dict[str, Any]:
     return {
         "requested_at": requested_at,
         "ip": meta.get("ip") or "unknown",
-        "user_agent": meta.get("user_agent") or "unknown",
+        "browser": user_agent_describe(user_agent=meta.get("user_agent", "")),
     }
 
 

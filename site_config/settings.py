@@ -38,7 +38,7 @@ def env_required(name: str) -> str:
 # https://docs.djangoproject.com/en/6.1/ref/settings/#debug
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 
-# A secret key is only generated for local development; production must set one.
+# Local development may run on a fixed, insecure key; anything else must set its own.
 if DEBUG:
     SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "django-insecure-local-development-only"
 else:

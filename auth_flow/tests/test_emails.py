@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from auth_flow.emails import EMAIL_NAMES, email_render, email_send
+from auth_flow.emails import EMAIL_NAMES, email_render, email_send, user_agent_describe
 from auth_flow.models import UndeliverableAddress, User
 from auth_flow.smtp_sink import SmtpSink
 from site_config.settings import mailer_config
@@ -25,7 +25,7 @@ SAMPLE = {
     "expires_at": timezone.now() + timedelta(hours=1),
     "requested_at": timezone.now(),
     "ip": "203.0.113.7",
-    "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+    "browser": "Firefox on Linux",
 }
 
 
@@ -43,7 +43,7 @@ def test_every_email_renders_text_and_html_from_one_copy(name):
     assert "<img" not in rendered.html
     assert "203.0.113.7" in rendered.text
     assert "203.0.113.7" in rendered.html
-    assert "Firefox/140.0" in rendered.text
+    assert "using Firefox on Linux" in rendered.text
 
 
 def test_reset_email_says_what_to_do_and_when_the_link_expires():
@@ -111,6 +111,36 @@ def test_nothing_is_sent_to_an_undeliverable_address(db, mailoutbox):
     email_send(name="password_changed", to="Gone@Example.com", context=SAMPLE)
 
     assert mailoutbox == []
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "described"),
+    [
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/140.0.0.0 Safari/537.36",
+            "Chrome on Windows",
+        ),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1",
+            "Safari on iOS",
+        ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
+            "Firefox on Linux",
+        ),
+        (
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
+            "(KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36 Edg/140.0.0.0",
+            "Edge on macOS",
+        ),
+        ("curl/8.5.0", "curl/8.5.0"),
+        ("", "an unknown browser"),
+    ],
+)
+def test_the_browser_is_named_the_way_a_person_would(user_agent, described):
+    assert user_agent_describe(user_agent=user_agent) == described
 
 
 # Providers ----------------------------------------------------------------------------
