@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from unittest import mock
 from urllib.parse import quote
 
 import pytest
@@ -19,6 +20,7 @@ from django_tasks_db.models import DBTaskResult
 from auth_flow.smtp_sink import SmtpSink
 from auth_flow.tasks import error_is_transient
 from auth_flow.tests.fakes import ScriptedBackend, permanent_error, transient_error
+from site_config.settings import mailer_config
 
 WORKER_ID = "test-worker"
 
@@ -279,3 +281,31 @@ def test_retries_do_not_count_against_the_per_address_cap(
 
     assert ScriptedBackend.attempts == 3
     assert len(mailoutbox) == 1
+
+
+def test_mailgun_503s_are_retried_and_the_third_call_delivers(
+    client, queue, settings, monkeypatch, user
+):
+    monkeypatch.setenv("MAILGUN_API_KEY", "key-test")
+    monkeypatch.setenv("MAILGUN_SENDER_DOMAIN", "mg.example.com")
+    settings.MAILERS = {"default": mailer_config("mailgun")}
+    answers = [
+        mock.Mock(status_code=503, text="Service Unavailable", json=dict),
+        mock.Mock(status_code=503, text="Service Unavailable", json=dict),
+        mock.Mock(
+            status_code=200,
+            text='{"id": "<1@mg>", "message": "Queued. Thank you."}',
+            json=lambda: {"id": "<1@mg>", "message": "Queued. Thank you."},
+        ),
+    ]
+    request_reset(client, user.email)
+
+    with mock.patch("requests.Session.request", side_effect=answers) as request:
+        run_worker()
+
+    assert request.call_count == 3
+    assert sorted(queue.values_list("status", "return_value")) == [
+        (TaskResultStatus.SUCCESSFUL, "attempt 1 failed (AnymailRequestsAPIError); retry queued"),
+        (TaskResultStatus.SUCCESSFUL, "attempt 2 failed (AnymailRequestsAPIError); retry queued"),
+        (TaskResultStatus.SUCCESSFUL, "sent on attempt 3"),
+    ]
