@@ -40,12 +40,6 @@ def client_logged_in(client: Client, user: User) -> Client:
     return client
 
 
-@pytest.fixture
-def htmx_client(db) -> Client:
-    """Return a client whose every request looks like one made by htmx."""
-    return Client(headers={"HX-Request": "true"})
-
-
 @pytest.fixture(params=["page", "htmx"])
 def mode(request) -> str:
     return request.param
