@@ -33,15 +33,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_serving(port: int, *, timeout: float = 30) -> None:
+def wait_until_serving(port: int, *, process: subprocess.Popen, timeout: float = 30) -> None:
+    """Return once something accepts connections on the port; fail if the server dies."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
         except OSError:
             time.sleep(0.1)
-    raise SystemExit("gunicorn did not start")
+    raise RuntimeError(f"no server came up on port {port}")
 
 
 def csrf_for(port: int) -> tuple[str, str]:
@@ -183,7 +184,7 @@ def main() -> int:
         env=env,
     )
     try:
-        wait_until_serving(port)
+        wait_until_serving(port, process=gunicorn)
         page_sizes(port)
         csrf = csrf_for(port)
         load(port=port, email=UNKNOWN, clients=args.clients, requests=5, csrf=csrf)  # warm-up

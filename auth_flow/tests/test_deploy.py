@@ -1,19 +1,13 @@
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 from django.conf import settings
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from auth_flow.bench import free_port, wait_until_serving
 
 
 @pytest.fixture
@@ -38,16 +32,11 @@ def gunicorn(transactional_db):
         stderr=subprocess.DEVNULL,
         **run,
     )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise AssertionError("gunicorn did not start") from None
-            time.sleep(0.1)
+    try:
+        wait_until_serving(port, process=server, timeout=20)
+    except RuntimeError:
+        server.kill()
+        raise
     yield f"http://127.0.0.1:{port}"
     server.terminate()
     server.wait(10)
