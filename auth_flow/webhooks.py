@@ -16,17 +16,18 @@ def address_mark_undeliverable(
     *, email: str, reason: str, provider: str, description: str
 ) -> None:
     """Record (or count again) a bounce, complaint or rejection for an address."""
-    email = email.strip().lower()
-    updated = UndeliverableAddress.objects.filter(email=email).update(
-        reason=reason,
-        provider=provider,
-        description=description[:500],
-        event_count=F("event_count") + 1,
+    # Django's update_or_create: save() keeps last_seen (auto_now) current, which a
+    # bare queryset update() would skip.
+    UndeliverableAddress.objects.update_or_create(
+        email=email.strip().lower(),
+        defaults={
+            "reason": reason,
+            "provider": provider,
+            "description": description[:500],
+            "event_count": F("event_count") + 1,
+        },
+        create_defaults={"reason": reason, "provider": provider, "description": description[:500]},
     )
-    if not updated:
-        UndeliverableAddress.objects.create(
-            email=email, reason=reason, provider=provider, description=description[:500]
-        )
     logger.warning("Marked an address as undeliverable (%s, via %s).", reason, provider)
 
 

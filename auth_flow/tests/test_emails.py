@@ -300,3 +300,13 @@ def test_the_local_console_prints_the_link_whole(settings, db):
     printed = stream.getvalue()
     assert "Subject: Reset your Passage password" in printed
     assert f"\n{SAMPLE['action_url']}\n" in printed
+
+
+def test_a_repeated_bounce_counts_again(client, db, webhook_settings):
+    post_webhook(client, mailgun_event("failed"))
+    first_seen_last = UndeliverableAddress.objects.get().last_seen
+    post_webhook(client, mailgun_event("complained"))
+
+    marked = UndeliverableAddress.objects.get()
+    assert (marked.event_count, marked.reason) == (2, "complained")
+    assert marked.last_seen > first_seen_last
