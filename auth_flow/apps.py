@@ -1,4 +1,17 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def email_copies_create_missing(*, using: str = "default", **kwargs) -> None:
+    """Give each email declared in code a copy row, from its shipped default."""
+    from auth_flow.email_catalog import EMAIL_KINDS
+    from auth_flow.models import EmailCopy
+
+    for kind in EMAIL_KINDS.values():
+        EmailCopy.objects.using(using).get_or_create(
+            name=kind.name,
+            defaults={"subject": kind.subject, "body": kind.body, "button": kind.button},
+        )
 
 
 class AuthFlowConfig(AppConfig):
@@ -13,3 +26,7 @@ class AuthFlowConfig(AppConfig):
         from auth_flow.webhooks import tracking_event_received
 
         tracking.connect(tracking_event_received, dispatch_uid="auth_flow.tracking")
+        # An email added to the catalogue later gets its row without a migration of its own.
+        post_migrate.connect(
+            email_copies_create_missing, sender=self, dispatch_uid="auth_flow.email_copies"
+        )

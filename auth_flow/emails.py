@@ -1,12 +1,16 @@
 """Render and send every email the site sends, through one pair of layouts.
 
-The copy of each email (subject, body, button label) lives in its own small templates,
-`templates/emails/<name>_subject.txt`, `<name>_body.txt` and `<name>_button.txt`; the
-layouts (`layout.txt`, `layout.html`) decide how any copy looks. The body is written
-once as plain text and becomes both the text part and the HTML part.
+The words of each email (subject, body, button label) are data: an `EmailCopy` row that
+marketing edits in the admin, plain text with `{{ name }}` placeholders (see
+`auth_flow.placeholders`), never a template. The layouts (`templates/emails/layout.txt`,
+`layout.html`) are the developers': they decide how any copy looks and are the only
+place the email's link appears, so copy can never move a token anywhere. The body is
+written once and becomes both the text part and the HTML part.
 """
 
+import dataclasses
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,17 +19,23 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.timesince import timeuntil
 
-from auth_flow.models import UndeliverableAddress
+from auth_flow.email_catalog import EMAIL_KINDS, EmailKind
+from auth_flow.models import EmailCopy, UndeliverableAddress
+from auth_flow.placeholders import BUTTON, copy_problems, text_fill
 
 logger = logging.getLogger(__name__)
 
-EMAIL_NAMES = ("password_reset", "password_reset_unknown", "password_changed")
+EMAIL_NAMES = tuple(EMAIL_KINDS)
+DATE_FORMAT = r"j F Y \a\t H:i T"
+TEST_SUBJECT_PREFIX = "[Test] "
 
 
 @dataclass(frozen=True)
@@ -35,32 +45,90 @@ class RenderedEmail:
     html: str
 
 
-def email_render(*, name: str, context: dict[str, Any]) -> RenderedEmail:
-    """Render one email's copy into its subject, text part and HTML part."""
-    context = {"site_url": settings.SITE_URL, **context}
-    subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
-    body = render_to_string(f"emails/{name}_body.txt", context).strip()
-    button = " ".join(render_to_string(f"emails/{name}_button.txt", context).split())
+def _paragraphs(text: str) -> list[dict[str, str]]:
+    return [{"text": p.strip()} for p in text.split("\n\n") if p.strip()]
+
+
+def copy_render(
+    *,
+    kind: EmailKind,
+    subject: str,
+    body: str,
+    button: str,
+    values: Mapping[str, str],
+    action_url: str,
+) -> RenderedEmail:
+    """Render a piece of copy for an email, refusing copy that does not validate."""
+    problems = copy_problems(
+        subject=subject,
+        body=body,
+        button=button,
+        allowed=kind.placeholder_names,
+        has_button=kind.has_button,
+    )
+    if problems:
+        raise ValidationError(problems)
+    values = {"site_name": settings.SITE_NAME, **values}
+    body = text_fill(text=body.replace("\r\n", "\n"), values=values)
+    before, _, after = body.partition(BUTTON)
+    blocks = _paragraphs(before)
+    if kind.has_button:
+        blocks.append({"button": text_fill(text=button, values=values).strip()})
+    blocks += _paragraphs(after)
     layout = {
-        **context,
-        "subject": subject,
-        "paragraphs": [p.strip() for p in body.split("\n\n") if p.strip()],
-        "button": button,
+        # Placeholder values may come from a request; a subject stays one line.
+        "subject": " ".join(text_fill(text=subject, values=values).split()),
+        "blocks": blocks,
+        "action_url": action_url,
+        "site_url": settings.SITE_URL,
+        "site_name": settings.SITE_NAME,
     }
     return RenderedEmail(
-        subject=subject,
+        subject=layout["subject"],
         text=render_to_string("emails/layout.txt", layout),
         html=render_to_string("emails/layout.html", layout),
     )
 
 
-def email_send(*, name: str, to: str, context: dict[str, Any]) -> None:
-    """Render one email and hand it to the configured mailer."""
+def email_render(*, name: str, values: Mapping[str, str], action_url: str = "") -> RenderedEmail:
+    """Render one email from its stored copy, or from the shipped copy if that fails."""
+    kind = EMAIL_KINDS[name]
+    stored = EmailCopy.objects.filter(name=name).first()
+    if stored is not None:
+        try:
+            return copy_render(
+                kind=kind,
+                subject=stored.subject,
+                body=stored.body,
+                button=stored.button,
+                values=values,
+                action_url=action_url,
+            )
+        except Exception as error:
+            # A live email never breaks: a row written by hand or a bug in the copy
+            # path must not cost a person their reset link. Only the class is logged.
+            logger.error(
+                "The stored copy of the %s email could not be rendered (%s); "
+                "sending the shipped default instead.",
+                name,
+                type(error).__name__,
+            )
+    return copy_render(
+        kind=kind,
+        subject=kind.subject,
+        body=kind.body,
+        button=kind.button,
+        values=values,
+        action_url=action_url,
+    )
+
+
+def rendered_send(*, rendered: RenderedEmail, to: str, name: str) -> None:
+    """Hand a rendered email to the configured mailer, unless the address bounces."""
     if UndeliverableAddress.objects.filter(email__iexact=to).exists():
         # Sending again to a bouncing address only hurts the domain's reputation.
         logger.info("Not sending %s: the address is marked undeliverable.", name)
         return
-    rendered = email_render(name=name, context=context)
     message = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
@@ -69,6 +137,33 @@ def email_send(*, name: str, to: str, context: dict[str, Any]) -> None:
     )
     message.attach_alternative(rendered.html, "text/html")
     message.send()
+
+
+def email_send(*, name: str, to: str, values: Mapping[str, str], action_url: str = "") -> None:
+    """Render one email and hand it to the configured mailer."""
+    rendered = email_render(name=name, values=values, action_url=action_url)
+    rendered_send(rendered=rendered, to=to, name=name)
+
+
+def copy_test_send(*, name: str, subject: str, body: str, button: str, to: str) -> None:
+    """Send unsaved copy to a staff member, with sample values and a harmless link."""
+    kind = EMAIL_KINDS[name]
+    rendered = copy_render(
+        kind=kind,
+        subject=subject,
+        body=body,
+        button=button,
+        values=kind.samples(),
+        # The home page: a test never carries a real token, whoever it is sent to.
+        action_url=settings.SITE_URL + reverse("home"),
+    )
+    rendered = dataclasses.replace(rendered, subject=TEST_SUBJECT_PREFIX + rendered.subject)
+    rendered_send(rendered=rendered, to=to, name=f"test of {name}")
+
+
+def datetime_show(value: datetime) -> str:
+    """Write a moment the way the emails show it to a person."""
+    return date_format(timezone.localtime(value), DATE_FORMAT)
 
 
 BROWSERS = [
@@ -105,17 +200,20 @@ def request_context(*, meta: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         requested_at = timezone.now()
     return {
-        "requested_at": requested_at,
+        "requested_at": datetime_show(requested_at),
         "ip": meta.get("ip") or "unknown",
         "browser": user_agent_describe(user_agent=meta.get("user_agent", "")),
     }
 
 
-def password_reset_expiry() -> dict[str, Any]:
+def password_reset_expiry() -> dict[str, str]:
     """Say how long a reset link made now stays valid, and until when."""
     now = timezone.now()
     expires_at = now + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
-    return {"expires_in": timeuntil(expires_at, now), "expires_at": expires_at}
+    return {
+        "expires_in": timeuntil(expires_at, now),
+        "expires_at": date_format(timezone.localtime(expires_at), "j F Y, H:i T"),
+    }
 
 
 class _ResetMailer(auth_forms.PasswordResetForm):
@@ -137,12 +235,12 @@ class _ResetMailer(auth_forms.PasswordResetForm):
         email_send(
             name="password_reset",
             to=to_email,
-            context={
-                "user": context["user"],
-                "action_url": settings.SITE_URL + path,
+            values={
+                "username": context["user"].get_username(),
                 **password_reset_expiry(),
                 **self.extra_context,
             },
+            action_url=settings.SITE_URL + path,
         )
 
 
@@ -159,7 +257,7 @@ def password_reset_emails_send(*, email: str, meta: dict[str, Any]) -> None:
             email_send(
                 name="password_reset_unknown",
                 to=email,
-                context={"email": email, **mailer.extra_context},
+                values={"email": email, **mailer.extra_context},
             )
         return
     mailer.save(
@@ -176,9 +274,6 @@ def password_changed_email_send(*, user_id: int, meta: dict[str, Any]) -> None:
     email_send(
         name="password_changed",
         to=user.email,
-        context={
-            "user": user,
-            "action_url": settings.SITE_URL + reverse("password_reset"),
-            **request_context(meta=meta),
-        },
+        values={"username": user.get_username(), **request_context(meta=meta)},
+        action_url=settings.SITE_URL + reverse("password_reset"),
     )

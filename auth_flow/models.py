@@ -1,6 +1,11 @@
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+from simple_history.models import HistoricalRecords
+
+from auth_flow.email_catalog import EMAIL_KINDS, EmailKind
+from auth_flow.placeholders import copy_problems
 
 
 class User(AbstractUser):
@@ -51,3 +56,58 @@ class UndeliverableAddress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.get_reason_display()})"
+
+
+class EmailCopyManager(models.Manager):
+    def get_by_natural_key(self, name: str) -> "EmailCopy":
+        return self.get(name=name)
+
+
+class EmailCopy(models.Model):
+    """Hold the words of one email (subject, body, button label) that marketing edits.
+
+    The copy is plain text with `{{ name }}` placeholders, never a template; the email's
+    layouts and its link stay in code (see `auth_flow.email_catalog` and `emails`).
+    """
+
+    name = models.CharField(max_length=100, unique=True, editable=False)
+    # Wider than the 150 characters the validator allows, so the person sees its message
+    # (which says how long the text is) rather than the browser silently cutting it.
+    subject = models.CharField(max_length=500)
+    body = models.TextField()
+    button = models.CharField("button label", max_length=500, blank=True)
+    changed_at = models.DateTimeField("last changed", auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["changed_at"])
+    objects = EmailCopyManager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "email copy"
+        verbose_name_plural = "email copy"
+
+    def __str__(self) -> str:
+        kind = self.kind
+        return kind.title if kind else self.name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.name,)
+
+    @property
+    def kind(self) -> EmailKind | None:
+        return EMAIL_KINDS.get(self.name)
+
+    def clean(self) -> None:
+        super().clean()
+        kind = self.kind
+        if kind is None:
+            raise ValidationError(f"No email called {self.name!r} is declared in the code.")
+        problems = copy_problems(
+            subject=self.subject,
+            body=self.body,
+            button=self.button,
+            allowed=kind.placeholder_names,
+            has_button=kind.has_button,
+        )
+        if problems:
+            raise ValidationError(problems)

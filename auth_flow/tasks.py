@@ -97,6 +97,20 @@ def password_changed_send(*, user_id: int, meta: dict, attempt: int = 1) -> str:
     )
 
 
+@task
+def copy_test_send(
+    *, name: str, subject: str, body: str, button: str, to: str, attempt: int = 1
+) -> str:
+    """Send unsaved email copy to the staff member who asked for a test."""
+    kwargs = {"name": name, "subject": subject, "body": body, "button": button, "to": to}
+    return send_with_retry(
+        task_=copy_test_send,
+        attempt=attempt,
+        kwargs=kwargs,
+        send=lambda: emails.copy_test_send(**kwargs),
+    )
+
+
 def tasks_requeue_abandoned(*, worker_id: str, stale_after: timedelta) -> int:
     """Put back in the queue the tasks a killed worker left marked as running."""
     from django.tasks import TaskResultStatus

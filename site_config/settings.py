@@ -51,6 +51,9 @@ _site = urlsplit(SITE_URL)
 if _site.scheme not in {"http", "https"} or not _site.hostname:
     raise ImproperlyConfigured(f"SITE_URL must be an absolute http(s) URL, not {SITE_URL!r}.")
 
+# The name emails and pages show people ({{ site_name }} in the email copy).
+SITE_NAME = os.environ.get("SITE_NAME", "Passage").strip() or "Passage"
+
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=_site.hostname)
 if DEBUG:
     ALLOWED_HOSTS += ["localhost", "127.0.0.1", "[::1]"]
@@ -68,6 +71,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks_db",
     "anymail",
+    "simple_history",
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",
@@ -84,6 +88,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Records who saved each version of the email copy (django-simple-history).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "auth_flow.middleware.HtmxRedirectMiddleware",
 ]
 

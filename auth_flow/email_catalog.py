@@ -1,0 +1,128 @@
+"""Declare every email the site sends: when, which placeholders, and its shipped copy.
+
+Marketing edits the copy in the admin (`EmailCopy` rows); this catalogue is what the
+code promises: the placeholders an email can fill in, with a sample of each for
+previews and test sends, and the default copy a fresh database starts with and a
+broken row falls back to. Adding an email here adds its row on the next `migrate`.
+"""
+
+from dataclasses import dataclass
+
+from auth_flow.placeholders import Placeholder
+
+
+@dataclass(frozen=True)
+class EmailKind:
+    """Describe one email: what it is for, what copy may use, and its default copy."""
+
+    name: str
+    title: str
+    description: str
+    placeholders: tuple[Placeholder, ...]
+    subject: str
+    body: str
+    button: str = ""
+
+    @property
+    def has_button(self) -> bool:
+        return bool(self.button)
+
+    @property
+    def placeholder_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.placeholders)
+
+    def samples(self) -> dict[str, str]:
+        """Return the sample value of each placeholder."""
+        return {p.name: p.sample for p in self.placeholders}
+
+
+SITE_NAME = Placeholder("site_name", "The site's name", "Passage")
+USERNAME = Placeholder("username", "The account's username", "alice")
+IP = Placeholder("ip", "IP address the request came from", "203.0.113.7")
+BROWSER = Placeholder(
+    "browser",
+    "Browser and system of the request, or “an unknown browser”",
+    "Firefox on Linux",
+)
+
+
+def _when(description: str) -> Placeholder:
+    return Placeholder("requested_at", description, "24 November 2026 at 18:30 UTC")
+
+
+PASSWORD_RESET = EmailKind(
+    name="password_reset",
+    title="Password reset",
+    description="Sent when someone asks to reset the password of an existing account.",
+    placeholders=(
+        USERNAME,
+        SITE_NAME,
+        Placeholder("expires_in", "How long the link stays valid", "1\xa0hour"),
+        Placeholder("expires_at", "When the link stops working", "24 November 2026, 19:30 UTC"),
+        _when("When the reset was requested"),
+        IP,
+        BROWSER,
+    ),
+    subject="Reset your {{ site_name }} password",
+    body=(
+        "Hello {{ username }},\n\n"
+        "Someone asked to reset the password of your {{ site_name }} account. If it was "
+        "you, use the link below to choose a new one. It works once and expires in "
+        "{{ expires_in }} (at {{ expires_at }}).\n\n"
+        "[button]\n\n"
+        "The request was made on {{ requested_at }} from IP address {{ ip }} using "
+        "{{ browser }}.\n\n"
+        "If this wasn't you, ignore this email: your password stays as it is and nobody "
+        "can change it without this link."
+    ),
+    button="Choose a new password",
+)
+
+PASSWORD_CHANGED = EmailKind(
+    name="password_changed",
+    title="Password changed",
+    description="Sent after an account's password was changed or reset.",
+    placeholders=(USERNAME, SITE_NAME, _when("When the password was changed"), IP, BROWSER),
+    subject="Your {{ site_name }} password was changed",
+    body=(
+        "Hello {{ username }},\n\n"
+        "The password of your {{ site_name }} account was changed on {{ requested_at }} "
+        "from IP address {{ ip }} using {{ browser }}.\n\n"
+        "If this was you, there is nothing to do. Every other device logged in to your "
+        "account has been logged out.\n\n"
+        "If this wasn't you, reset your password right away with the link below, and "
+        "check the email address on your account.\n\n"
+        "[button]"
+    ),
+    button="Reset your password",
+)
+
+PASSWORD_RESET_UNKNOWN = EmailKind(
+    name="password_reset_unknown",
+    title="Reset asked for an unknown address",
+    description=(
+        "Sent when a reset is asked for an address with no account "
+        "(only if PASSWORD_RESET_NOTIFY_UNKNOWN is on)."
+    ),
+    placeholders=(
+        Placeholder("email", "The address the reset was asked for", "sam@example.com"),
+        SITE_NAME,
+        _when("When the reset was requested"),
+        IP,
+        BROWSER,
+    ),
+    subject="Password reset requested for an address without an account",
+    body=(
+        "Hello,\n\n"
+        "Someone asked to reset the password of a {{ site_name }} account for {{ email }}, "
+        "but no account uses this address.\n\n"
+        "The request was made on {{ requested_at }} from IP address {{ ip }} using "
+        "{{ browser }}.\n\n"
+        "If you have an account with another address, ask for the reset again with that "
+        "address. If this wasn't you, ignore this email."
+    ),
+)
+
+EMAIL_KINDS: dict[str, EmailKind] = {
+    kind.name: kind for kind in (PASSWORD_RESET, PASSWORD_CHANGED, PASSWORD_RESET_UNKNOWN)
+}

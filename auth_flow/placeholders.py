@@ -1,0 +1,127 @@
+"""Check and fill the `{{ name }}` placeholders of email copy written by non-developers.
+
+Copy is data, never a template: Django's template engine is not safe against untrusted
+authors (`{{ user.password }}`, `{% debug %}`, `{% include %}`, filters that build huge
+strings), so copy never reaches it. The only syntax is `{{ name }}`, where `name` is one
+of the placeholders its email declares, and filling it in is plain string substitution
+in a single pass (a value that itself looks like `{{ x }}` stays as typed).
+"""
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+# A placeholder as written: `{{`, optional spaces, a bare name, optional spaces, `}}`.
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+# Anything between braces, to name what is wrong with a placeholder that is not one.
+BRACED = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+BUTTON = "[button]"
+SUBJECT_MAX_LENGTH = 150
+BUTTON_MAX_LENGTH = 60
+BODY_MAX_LENGTH = 10_000
+# Characters that have no business in an email: C0/C1 controls except tab and newline.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """Describe one value copy may show, with the sample used in previews and tests."""
+
+    name: str
+    description: str
+    sample: str
+
+
+def _shown(text: str, *, limit: int = 40) -> str:
+    """Quote a piece of copy in an error message, cut short."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def text_problems(*, text: str, allowed: Iterable[str]) -> list[str]:
+    """List what makes a piece of copy unsafe or unreadable as plain text with placeholders."""
+    allowed = sorted(allowed)
+    listed = ", ".join(f"{{{{ {name} }}}}" for name in allowed) or "none"
+    problems = []
+    if "{%" in text or "%}" in text:
+        problems.append(
+            "Remove “{%”: copy is plain text, template tags are not allowed. "
+            "Use only {{ name }} placeholders."
+        )
+    if "{#" in text or "#}" in text:
+        problems.append("Remove “{#”: copy is plain text, template comments are not allowed.")
+    for match in BRACED.finditer(text):
+        inner = match.group(1).strip()
+        placeholder = PLACEHOLDER.fullmatch(match.group(0))
+        if placeholder is None:
+            problems.append(
+                f"“{_shown(match.group(0))}” is not a placeholder: write {{{{ name }}}} "
+                f"with one of: {listed}."
+            )
+        elif inner not in allowed:
+            problems.append(f"Unknown placeholder {{{{ {inner} }}}}. Allowed: {listed}.")
+    rest = BRACED.sub("", text)
+    if "{{" in rest or "}}" in rest:
+        problems.append("Unmatched “{{” or “}}”: every placeholder is written {{ name }}.")
+    if CONTROL.search(text):
+        problems.append("Remove the invisible control characters.")
+    return problems
+
+
+def copy_problems(
+    *, subject: str, body: str, button: str, allowed: Iterable[str], has_button: bool
+) -> dict[str, list[str]]:
+    """Map each field of an email's copy to what is wrong with it (empty when it is fine)."""
+    allowed = tuple(allowed)
+    problems: dict[str, list[str]] = {"subject": [], "body": [], "button": []}
+    if not subject.strip():
+        problems["subject"].append("The subject is empty.")
+    if len(subject) > SUBJECT_MAX_LENGTH:
+        problems["subject"].append(
+            f"The subject has {len(subject)} characters; keep it to {SUBJECT_MAX_LENGTH}."
+        )
+    if "\n" in subject or "\r" in subject:
+        problems["subject"].append("The subject must be one line.")
+    problems["subject"] += text_problems(text=subject, allowed=allowed)
+
+    if not body.strip():
+        problems["body"].append("The body is empty.")
+    if len(body) > BODY_MAX_LENGTH:
+        problems["body"].append(
+            f"The body has {len(body)} characters; keep it to {BODY_MAX_LENGTH}."
+        )
+    count = body.count(BUTTON)
+    if has_button and count != 1:
+        problems["body"].append(
+            f"Put {BUTTON} exactly once where the button goes (found {count})."
+        )
+    if not has_button and count:
+        problems["body"].append(f"This email has no button: remove {BUTTON}.")
+    problems["body"] += text_problems(text=body, allowed=allowed)
+
+    if has_button:
+        if not button.strip():
+            problems["button"].append("The button label is empty.")
+        if len(button) > BUTTON_MAX_LENGTH:
+            problems["button"].append(
+                f"The button label has {len(button)} characters; keep it to {BUTTON_MAX_LENGTH}."
+            )
+        if "\n" in button or "\r" in button:
+            problems["button"].append("The button label must be one line.")
+        problems["button"] += text_problems(text=button, allowed=allowed)
+    return {field: found for field, found in problems.items() if found}
+
+
+def value_clean(value: object) -> str:
+    """Turn a value into plain, one-line-safe text for an email."""
+    return CONTROL.sub("", str(value))
+
+
+def text_fill(*, text: str, values: Mapping[str, str]) -> str:
+    """Replace each `{{ name }}` with its value, in one pass; refuse an undeclared name."""
+
+    def substitute(match: re.Match) -> str:
+        # A KeyError here is a bug or a row that skipped validation; the caller falls
+        # back to the shipped copy rather than send `{{ name }}` to a customer.
+        return value_clean(values[match.group(1)])
+
+    return PLACEHOLDER.sub(substitute, text)
