@@ -31,6 +31,11 @@ class Placeholder:
     description: str
     sample: str
 
+    @property
+    def written(self) -> str:
+        """Return the placeholder as copy writes it."""
+        return f"{{{{ {self.name} }}}}"
+
 
 def _shown(text: str, *, limit: int = 40) -> str:
     """Quote a piece of copy in an error message, cut short."""
@@ -39,7 +44,7 @@ def _shown(text: str, *, limit: int = 40) -> str:
 
 def text_problems(*, text: str, allowed: Iterable[str]) -> list[str]:
     """List what makes a piece of copy unsafe or unreadable as plain text with placeholders."""
-    allowed = sorted(allowed)
+    allowed = tuple(allowed)
     listed = ", ".join(f"{{{{ {name} }}}}" for name in allowed) or "none"
     problems = []
     if "{%" in text or "%}" in text:
@@ -50,15 +55,12 @@ def text_problems(*, text: str, allowed: Iterable[str]) -> list[str]:
     if "{#" in text or "#}" in text:
         problems.append("Remove “{#”: copy is plain text, template comments are not allowed.")
     for match in BRACED.finditer(text):
-        inner = match.group(1).strip()
         placeholder = PLACEHOLDER.fullmatch(match.group(0))
-        if placeholder is None:
+        if placeholder is None or placeholder.group(1) not in allowed:
             problems.append(
-                f"“{_shown(match.group(0))}” is not a placeholder: write {{{{ name }}}} "
-                f"with one of: {listed}."
+                f"“{_shown(match.group(0))}” is not one of this email's placeholders. "
+                f"Allowed: {listed}."
             )
-        elif inner not in allowed:
-            problems.append(f"Unknown placeholder {{{{ {inner} }}}}. Allowed: {listed}.")
     rest = BRACED.sub("", text)
     if "{{" in rest or "}}" in rest:
         problems.append("Unmatched “{{” or “}}”: every placeholder is written {{ name }}.")
