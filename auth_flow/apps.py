@@ -2,11 +2,14 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def email_copies_create_missing(*, using: str = "default", **kwargs) -> None:
-    """Give each email declared in code a copy row, from its shipped default."""
+def email_copy_defaults_ensure(*, using: str = "default", **kwargs) -> None:
+    """Give each email declared in code a copy row, and marketing its group."""
     from auth_flow.email_catalog import EMAIL_KINDS
+    from auth_flow.marketing import marketing_group_ensure
     from auth_flow.models import EmailCopy
 
+    # Also after a test database is flushed, which emits post_migrate again.
+    marketing_group_ensure(using=using)
     for kind in EMAIL_KINDS.values():
         EmailCopy.objects.using(using).get_or_create(
             name=kind.name,
@@ -28,5 +31,5 @@ class AuthFlowConfig(AppConfig):
         tracking.connect(tracking_event_received, dispatch_uid="auth_flow.tracking")
         # An email added to the catalogue later gets its row without a migration of its own.
         post_migrate.connect(
-            email_copies_create_missing, sender=self, dispatch_uid="auth_flow.email_copies"
+            email_copy_defaults_ensure, sender=self, dispatch_uid="auth_flow.email_copies"
         )

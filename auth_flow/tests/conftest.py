@@ -67,3 +67,19 @@ def reset_path(client: Client, user: User, mailoutbox) -> str:
     client.post(reverse("password_reset"), {"email": user.email})
     assert len(mailoutbox) == 1
     return reset_link_from(mailoutbox[0])
+
+
+@pytest.fixture
+def marketing_user(db) -> User:
+    from auth_flow.marketing import marketing_user_create
+
+    return marketing_user_create(
+        username="mia", email="mia@example.com", password="mia-marketing-1234"
+    )
+
+
+@pytest.fixture
+def marketing_client(marketing_user: User) -> Client:
+    client = Client()
+    client.force_login(marketing_user)
+    return client

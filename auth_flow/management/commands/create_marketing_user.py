@@ -1,30 +1,12 @@
 import getpass
 
-from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
-from django.db import transaction
 
+from auth_flow.marketing import marketing_user_create
 from auth_flow.models import User
-
-GROUP = "Marketing"
-
-
-def marketing_user_create(*, username: str, email: str, password: str) -> User:
-    """Create, or update, a staff account that can edit email copy and nothing else."""
-    group = Group.objects.get(name=GROUP)  # made by migration 0004
-    with transaction.atomic():
-        user, _ = User.objects.get_or_create(username=username, defaults={"email": email})
-        user.email = User.objects.normalize_email(email)
-        user.is_staff = True
-        # Never a superuser: the group's permissions are all this account may use.
-        user.is_superuser = False
-        user.set_password(password)
-        user.save()
-        user.groups.add(group)
-    return user
 
 
 class Command(BaseCommand):

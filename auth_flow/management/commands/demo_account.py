@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from auth_flow.management.commands.create_marketing_user import marketing_user_create
+from auth_flow.marketing import marketing_user_create
 from auth_flow.models import User
 
 USERNAME, EMAIL, PASSWORD = "demo", "demo@example.com", "demo-password-123"

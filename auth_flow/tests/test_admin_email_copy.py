@@ -1,0 +1,291 @@
+"""Marketing edits email copy in the admin: permissions, validation, preview, test send,
+history, revert and reset to default."""
+
+from http import HTTPStatus
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from auth_flow.email_catalog import PASSWORD_RESET
+from auth_flow.models import EmailCopy, User
+
+
+@pytest.fixture
+def reset_copy(db) -> EmailCopy:
+    return EmailCopy.objects.get(name="password_reset")
+
+
+def change_url(copy: EmailCopy) -> str:
+    return reverse("admin:auth_flow_emailcopy_change", args=[copy.pk])
+
+
+def form_data(copy: EmailCopy, **changes) -> dict:
+    return {"subject": copy.subject, "body": copy.body, "button": copy.button, **changes}
+
+
+NEW_BODY = PASSWORD_RESET.body.replace(
+    "Someone asked to reset", "Forgot it? It happens. Someone asked to reset"
+)
+
+
+# Who may do what -------------------------------------------------------------------
+
+
+def test_marketing_sees_email_copy_and_nothing_else(marketing_client):
+    index = marketing_client.get(reverse("admin:index"))
+
+    assert index.status_code == HTTPStatus.OK
+    assert b"Email copy" in index.content
+    for other in (b"Users", b"Groups", b"Undeliverable", b"task results"):
+        assert other not in index.content
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "admin:auth_flow_user_changelist",
+        "admin:auth_group_changelist",
+        "admin:auth_flow_undeliverableaddress_changelist",
+        "admin:django_tasks_database_dbtaskresult_changelist",
+        "admin:auth_flow_emailcopy_add",
+    ],
+)
+def test_marketing_gets_403_everywhere_else(marketing_client, url_name):
+    assert marketing_client.get(reverse(url_name)).status_code == HTTPStatus.FORBIDDEN
+
+
+def test_marketing_cannot_delete_an_email(marketing_client, reset_copy):
+    url = reverse("admin:auth_flow_emailcopy_delete", args=[reset_copy.pk])
+    assert marketing_client.post(url, {"post": "yes"}).status_code == HTTPStatus.FORBIDDEN
+    assert EmailCopy.objects.filter(pk=reset_copy.pk).exists()
+
+
+def test_the_list_says_when_each_email_is_sent_and_who_changed_it(marketing_client, reset_copy):
+    marketing_client.post(change_url(reset_copy), form_data(reset_copy, subject="New one"))
+
+    page = marketing_client.get(reverse("admin:auth_flow_emailcopy_changelist")).content
+    page = page.decode()
+
+    assert "Sent when someone asks to reset the password of an existing account." in page
+    assert "Sent after an account&#x27;s password was changed or reset." in page
+    assert "New one" in page
+    assert "by mia" in page
+    assert "Never: the shipped default" in page  # the two untouched emails
+
+
+def test_staff_without_the_permission_cannot_preview_or_send(client, reset_copy):
+    staff = User.objects.create_user("sam", "sam@example.com", "x", is_staff=True)
+    client.force_login(staff)
+
+    for name in ("preview", "send_test"):
+        url = reverse(f"admin:auth_flow_emailcopy_{name}", args=[reset_copy.pk])
+        assert client.post(url, form_data(reset_copy)).status_code == HTTPStatus.FORBIDDEN
+
+
+def test_create_marketing_user_command(db, monkeypatch):
+    answers = iter(["a-long-pass-phrase-9", "a-long-pass-phrase-9"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
+
+    call_command("create_marketing_user", "max", "max@example.com")
+
+    user = User.objects.get(username="max")
+    assert user.is_staff
+    assert not user.is_superuser
+    assert list(user.groups.values_list("name", flat=True)) == ["Marketing"]
+    assert user.check_password("a-long-pass-phrase-9")
+    assert user.has_perm("auth_flow.change_emailcopy")
+    assert not user.has_perm("auth_flow.change_user")
+
+
+def test_create_marketing_user_refuses_a_weak_password(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="too common"):
+        call_command("create_marketing_user", "max", "max@example.com", password="password")
+
+
+# Saving ----------------------------------------------------------------------------
+
+
+def test_a_valid_edit_is_saved_as_a_version_by_its_author(marketing_client, reset_copy):
+    response = marketing_client.post(
+        change_url(reset_copy), form_data(reset_copy, body=NEW_BODY.replace("\n", "\r\n"))
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    reset_copy.refresh_from_db()
+    assert reset_copy.body == NEW_BODY  # newlines as a person sees them
+    version = reset_copy.history.latest()
+    assert version.history_user.username == "mia"
+    assert version.body == NEW_BODY
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"body": "Hello {{ user.password }}\n\n[button]"}, "“{{ user.password }}”"),
+        ({"body": "Hello {{ username }}, no button"}, "Put [button] exactly once"),
+        ({"subject": "{% debug %}"}, "template tags are not allowed"),
+        ({"subject": ""}, "This field is required."),
+        ({"subject": "x" * 151}, "keep it to 150"),
+    ],
+)
+def test_a_bad_edit_is_refused_and_the_live_copy_stays(
+    marketing_client, reset_copy, changes, message
+):
+    before = (reset_copy.subject, reset_copy.body)
+
+    response = marketing_client.post(change_url(reset_copy), form_data(reset_copy, **changes))
+
+    assert response.status_code == HTTPStatus.OK
+    assert message in response.content.decode()
+    reset_copy.refresh_from_db()
+    assert (reset_copy.subject, reset_copy.body) == before
+    assert not reset_copy.history.exists()
+
+
+# Preview ---------------------------------------------------------------------------
+
+
+def test_the_preview_renders_the_unsaved_text_with_sample_values(marketing_client, reset_copy):
+    url = reverse("admin:auth_flow_emailcopy_preview", args=[reset_copy.pk])
+
+    response = marketing_client.post(
+        url,
+        form_data(reset_copy, subject="Hi {{ username }}", body=NEW_BODY + "\n\n<b>bold</b>"),
+        headers={"HX-Request": "true"},
+    )
+
+    page = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert "Hi alice" in page
+    assert "Forgot it? It happens." in page
+    assert "24 November 2026 at 18:30 UTC" in page
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page
+    assert "<b>" not in page
+    reset_copy.refresh_from_db()
+    assert reset_copy.subject == PASSWORD_RESET.subject  # nothing saved
+
+    html_url = page.split('<iframe src="')[1].split('"')[0].replace("&amp;", "&")
+    frame = marketing_client.get(html_url)
+    assert frame.status_code == HTTPStatus.OK
+    body = frame.content.decode()
+    assert "Forgot it? It happens." in body
+    assert "&lt;b&gt;bold&lt;/b&gt;" in body
+    # A test send and a preview never carry a real token: the button goes home.
+    assert 'href="http://127.0.0.1:8000/"' in body
+    csp = frame["Content-Security-Policy"]
+    assert "default-src 'none'" in csp
+    assert "sandbox" in csp
+    assert "script-src" not in csp
+    assert frame["X-Frame-Options"] == "SAMEORIGIN"
+
+
+def test_the_preview_shows_errors_as_they_type(marketing_client, reset_copy):
+    url = reverse("admin:auth_flow_emailcopy_preview", args=[reset_copy.pk])
+
+    response = marketing_client.post(url, form_data(reset_copy, body="{{ user.password }}"))
+
+    page = response.content.decode()
+    assert "This copy cannot be saved yet" in page
+    assert "“{{ user.password }}” is not one of this email&#x27;s placeholders" in page
+    assert "Put [button] exactly once" in page
+    assert "<iframe" not in page
+
+
+def test_the_preview_only_answers_posts(marketing_client, reset_copy):
+    url = reverse("admin:auth_flow_emailcopy_preview", args=[reset_copy.pk])
+    assert marketing_client.get(url).status_code == HTTPStatus.METHOD_NOT_ALLOWED
+
+
+# Test send -------------------------------------------------------------------------
+
+
+def test_a_test_send_goes_to_the_staff_members_own_address(
+    marketing_client, reset_copy, mailoutbox, user
+):
+    url = reverse("admin:auth_flow_emailcopy_send_test", args=[reset_copy.pk])
+
+    response = marketing_client.post(
+        url, form_data(reset_copy, subject="Unsaved {{ site_name }} subject", body=NEW_BODY)
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert "Test queued to mia@example.com" in response.content.decode()
+    (message,) = mailoutbox
+    assert message.to == ["mia@example.com"]
+    assert message.subject == "[Test] Unsaved Passage subject"
+    assert "Forgot it? It happens." in message.body
+    assert "http://127.0.0.1:8000/\n" in message.body
+    assert "/accounts/reset/" not in message.body + message.alternatives[0].content
+    reset_copy.refresh_from_db()
+    assert reset_copy.subject == PASSWORD_RESET.subject
+
+
+def test_a_test_of_bad_copy_is_not_sent(marketing_client, reset_copy, mailoutbox):
+    url = reverse("admin:auth_flow_emailcopy_send_test", args=[reset_copy.pk])
+
+    response = marketing_client.post(url, form_data(reset_copy, body="no button"))
+
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_CONTENT
+    assert "Fix the errors in the copy" in response.content.decode()
+    assert mailoutbox == []
+
+
+def test_a_test_send_needs_an_address(marketing_client, marketing_user, reset_copy, mailoutbox):
+    User.objects.filter(pk=marketing_user.pk).update(email="")
+    url = reverse("admin:auth_flow_emailcopy_send_test", args=[reset_copy.pk])
+
+    response = marketing_client.post(url, form_data(reset_copy))
+
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_CONTENT
+    assert "no email address" in response.content.decode()
+    assert mailoutbox == []
+
+
+# History, revert, reset to default -------------------------------------------------
+
+
+def test_an_old_version_shows_its_difference_and_reverts_in_one_click(
+    marketing_client, reset_copy
+):
+    marketing_client.post(change_url(reset_copy), form_data(reset_copy, subject="First"))
+    marketing_client.post(change_url(reset_copy), form_data(reset_copy, subject="Second"))
+    first = reset_copy.history.get(subject="First")
+    history_url = reverse("admin:auth_flow_emailcopy_history", args=[reset_copy.pk])
+    version_url = reverse(
+        "admin:auth_flow_emailcopy_simple_history", args=[reset_copy.pk, first.history_id]
+    )
+
+    listing = marketing_client.get(history_url).content.decode()
+    assert version_url in listing
+    assert "mia" in listing
+
+    page = marketing_client.get(version_url).content.decode()
+    assert '<span class="removed"><span class="visually-hidden">Removed: </span>− First' in page
+    assert '<span class="added"><span class="visually-hidden">Added: </span>+ Second' in page
+
+    response = marketing_client.post(version_url, form_data(first))
+    assert response.status_code == HTTPStatus.FOUND
+    reset_copy.refresh_from_db()
+    assert reset_copy.subject == "First"
+    assert reset_copy.history.count() == 3  # the revert is a version of its own
+    assert reset_copy.history.latest().history_user.username == "mia"
+
+
+def test_reset_to_default_is_a_version_that_can_be_undone(marketing_client, reset_copy):
+    marketing_client.post(change_url(reset_copy), form_data(reset_copy, subject="Edited"))
+
+    response = marketing_client.post(
+        reverse("admin:auth_flow_emailcopy_changelist"),
+        {"action": "reset_to_default", "_selected_action": [reset_copy.pk]},
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    reset_copy.refresh_from_db()
+    assert reset_copy.subject == PASSWORD_RESET.subject
+    assert [v.subject for v in reset_copy.history.order_by("history_date")] == [
+        "Edited",
+        PASSWORD_RESET.subject,
+    ]

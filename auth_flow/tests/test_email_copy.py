@@ -1,0 +1,160 @@
+"""Email copy as data: rendering, escaping, and the worker's fallback to shipped copy."""
+
+import json
+import logging
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from auth_flow.email_catalog import EMAIL_KINDS, PASSWORD_RESET
+from auth_flow.emails import copy_render, email_render
+from auth_flow.models import EmailCopy
+
+ACTION_URL = "https://accounts.example.com/accounts/reset/MQ/abc-123/"
+
+
+def render(*, body: str, values: dict | None = None, subject: str = "Reset {{ username }}"):
+    return copy_render(
+        kind=PASSWORD_RESET,
+        subject=subject,
+        body=body,
+        button="Go",
+        values={**PASSWORD_RESET.samples(), **(values or {})},
+        action_url=ACTION_URL,
+    )
+
+
+def test_a_fresh_database_has_each_email_with_its_shipped_copy(db):
+    stored = {c.name: (c.subject, c.body, c.button) for c in EmailCopy.objects.all()}
+    assert stored == {k.name: (k.subject, k.body, k.button) for k in EMAIL_KINDS.values()}
+
+
+@pytest.mark.parametrize("name", list(EMAIL_KINDS))
+def test_every_email_renders_with_its_sample_values(db, name):
+    kind = EMAIL_KINDS[name]
+    rendered = email_render(name=name, values=kind.samples(), action_url=ACTION_URL)
+
+    for placeholder in kind.placeholders:
+        if f"{{{{ {placeholder.name} }}}}" in kind.body:
+            assert placeholder.sample in rendered.text
+    assert "{{" not in rendered.text + rendered.html + rendered.subject
+    assert (ACTION_URL in rendered.text) is kind.has_button
+
+
+def test_markup_in_the_copy_shows_as_text_in_the_html_part():
+    rendered = render(
+        body='<img src="https://evil.example/?{{ ip }}">\n\n'
+        '<a href="https://evil.example/login">Log in here</a>\n\n[button]'
+    )
+
+    assert "<img" not in rendered.html
+    assert "&lt;img src=&quot;https://evil.example/?203.0.113.7&quot;&gt;" in rendered.html
+    assert 'href="https://evil.example' not in rendered.html
+    assert "&lt;a href=&quot;https://evil.example/login&quot;&gt;" in rendered.html
+    # The text part is plain text: what was typed, as typed.
+    assert '<img src="https://evil.example/?203.0.113.7">' in rendered.text
+
+
+def test_no_text_becomes_a_link_except_the_layouts_button():
+    rendered = render(body="Visit https://evil.example/verify or www.evil.example\n\n[button]")
+
+    links = re.findall(r'<a href="([^"]+)"', rendered.html)
+    assert links == [ACTION_URL, ACTION_URL, "http://127.0.0.1:8000"]  # button, fallback, footer
+
+
+def test_placeholder_values_are_escaped_and_never_reexpanded():
+    rendered = render(
+        body="From {{ browser }}\n\n[button]",
+        values={"browser": "<script>alert(1)</script> {{ username }}\x00", "username": "alice"},
+    )
+
+    assert "<script>" not in rendered.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; {{ username }}" in rendered.html
+    assert "\x00" not in rendered.text
+
+
+def test_button_marker_may_sit_inside_a_paragraph():
+    rendered = render(body="Click here: [button] and enjoy.")
+
+    assert rendered.text.index("Click here:") < rendered.text.index(ACTION_URL)
+    assert rendered.text.index(ACTION_URL) < rendered.text.index("and enjoy.")
+
+
+def test_the_worker_sends_the_edited_copy(client, user, mailoutbox):
+    EmailCopy.objects.filter(name="password_reset").update(
+        subject="Your {{ site_name }} reset link, {{ username }}",
+        body="Hi {{ username }}! A brand new paragraph from marketing.\n\n[button]",
+        button="Pick a password",
+    )
+
+    client.post(reverse("password_reset"), {"email": user.email})
+
+    (message,) = mailoutbox
+    html = message.alternatives[0].content
+    assert message.subject == "Your Passage reset link, alice"
+    assert "A brand new paragraph from marketing." in message.body
+    assert "A brand new paragraph from marketing." in html
+    assert "Pick a password:\nhttp://127.0.0.1:8000/accounts/reset/" in message.body
+    assert ">Pick a password</a>" in html
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"body": "Hello {{ user.password }}\n\n[button]"},
+        {"body": "No button here"},
+        {"subject": "{% debug %}"},
+        {"subject": ""},
+    ],
+    ids=["template-syntax", "no-button", "template-tag-subject", "empty-subject"],
+)
+def test_a_broken_row_falls_back_to_the_shipped_copy(client, user, mailoutbox, caplog, broken):
+    # Written around the admin's validation, as a bad hand-made row or a bug would be.
+    EmailCopy.objects.filter(name="password_reset").update(**broken)
+
+    with caplog.at_level(logging.ERROR):
+        client.post(reverse("password_reset"), {"email": user.email})
+
+    (message,) = mailoutbox
+    assert message.subject == "Reset your Passage password"
+    assert "Someone asked to reset the password of your Passage account." in message.body
+    assert "/accounts/reset/" in message.body
+    (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    logged = record.getMessage()
+    assert "password_reset" in logged
+    assert "shipped default" in logged
+    assert "/accounts/reset/" not in logged
+    assert user.email.lower() not in logged.lower()
+
+
+def test_a_missing_row_sends_the_shipped_copy(client, user, mailoutbox):
+    EmailCopy.objects.all().delete()
+
+    client.post(reverse("password_reset"), {"email": user.email})
+
+    assert mailoutbox[0].subject == "Reset your Passage password"
+
+
+def test_copy_moves_between_environments_by_natural_key(db, tmp_path):
+    EmailCopy.objects.filter(name="password_changed").update(subject="Moved {{ username }}")
+    out = StringIO()
+    call_command(
+        "dumpdata", "auth_flow.EmailCopy", natural_primary=True, format="json", stdout=out
+    )
+    dumped = json.loads(out.getvalue())
+    assert all("pk" not in row for row in dumped)
+    assert {row["fields"]["name"] for row in dumped} == set(EMAIL_KINDS)
+
+    # Another environment: the same emails, other primary keys, the old copy.
+    EmailCopy.objects.all().delete()
+    for kind in reversed(EMAIL_KINDS.values()):
+        EmailCopy.objects.create(name=kind.name, subject=kind.subject, body=kind.body)
+    fixture = tmp_path / "copy.json"
+    fixture.write_text(json.dumps(dumped))
+    call_command("loaddata", str(fixture), verbosity=0)
+
+    assert EmailCopy.objects.count() == len(EMAIL_KINDS)
+    assert EmailCopy.objects.get(name="password_changed").subject == "Moved {{ username }}"
