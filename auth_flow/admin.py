@@ -121,7 +121,10 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         return False
 
     def get_queryset(self, request) -> QuerySet:
-        latest = EmailCopy.history.filter(id=OuterRef("pk")).order_by("-history_date")
+        # Changes only: a row created by migrate is the shipped default, not anyone's edit.
+        latest = EmailCopy.history.filter(id=OuterRef("pk"), history_type="~").order_by(
+            "-history_date"
+        )
         return (
             super()
             .get_queryset(request)

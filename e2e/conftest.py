@@ -93,3 +93,33 @@ def reload_watch(page: Page, javascript: bool) -> ReloadWatch:
 def _short_timeouts(page: Page) -> None:
     # Every step here takes well under a second; fail fast instead of after 30 s.
     page.set_default_timeout(10_000)
+
+
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page: Page) -> list[str]:
+    """Run axe's WCAG 2.1 A and AA rules on the page; name each violation and its element."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(
+        page,
+        options={"runOnly": {"type": "tag", "values": WCAG_21_AA}, "resultTypes": ["violations"]},
+    )
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+        f"{node['target']}: {node['html'][:200]}"
+        for violation in results.response["violations"]
+        for node in violation["nodes"]
+    ]
+
+
+@pytest.fixture
+def csp_violations(page: Page) -> list[str]:
+    """Collect what the page's Content-Security-Policy blocked (an init script is exempt)."""
+    page.add_init_script(
+        "window.__cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation', (e) =>"
+        " window.__cspViolations.push(e.violatedDirective + ' blocked ' + e.blockedURI));"
+    )
+    return []

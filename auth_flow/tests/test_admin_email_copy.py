@@ -263,7 +263,9 @@ def test_an_old_version_shows_its_difference_and_reverts_in_one_click(
     assert "mia" in listing
 
     page = marketing_client.get(version_url).content.decode()
-    assert '<span class="removed"><span class="visually-hidden">Removed: </span>− First' in page
+    assert (
+        '<span class="removed"><span class="visually-hidden">Removed: </span>\u2212 First' in page
+    )
     assert '<span class="added"><span class="visually-hidden">Added: </span>+ Second' in page
 
     response = marketing_client.post(version_url, form_data(first))
