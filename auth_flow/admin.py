@@ -7,12 +7,14 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.csp import CSP
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
@@ -47,8 +49,17 @@ class UndeliverableAddressAdmin(admin.ModelAdmin):
         return False
 
 
+class EditConflict(Exception):
+    """Someone saved the copy between this save's validation and its write."""
+
+
 class EmailCopyForm(forms.ModelForm):
     """Edit an email's words; the model's clean() holds the rules, shared with every path."""
+
+    # The version the editor started from; a save from an older one is refused.
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    # Previews and test sends show the unsaved text whatever happened meanwhile.
+    check_version = True
 
     class Meta:
         model = EmailCopy
@@ -62,6 +73,35 @@ class EmailCopyForm(forms.ModelForm):
             "body": "Plain text. Leave a blank line between paragraphs; put [button] on its "
             "own line where the button goes.",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # From the database, not the instance: reverting starts from an old version's
+        # text but must be checked against the current one.
+        self.fields["loaded_version"].initial = self._current_version()
+
+    def _current_version(self) -> int | None:
+        rows = EmailCopy.objects.filter(pk=self.instance.pk)
+        return rows.values_list("version", flat=True).first()
+
+    def clean(self):
+        cleaned = super().clean()
+        loaded, current = cleaned.get("loaded_version"), self._current_version()
+        if self.check_version and loaded and current and loaded != current:
+            change = self.instance.history.filter(history_type="~").first()
+            who = change.history_user.get_username() if change and change.history_user else ""
+            when = timezone.localtime(change.history_date).strftime("%H:%M") if change else ""
+            # Carry the current version in the re-rendered form: saving again, having
+            # seen this, deliberately replaces the other text (which History keeps).
+            self.data = self.data.copy()
+            self.data[self.add_prefix("loaded_version")] = current
+            raise ValidationError(
+                f"{who or 'Someone'} saved a newer version of this email"
+                f"{' at ' + when if when else ''} while you were editing, so nothing was "
+                "saved. Your text is still below. Compare it with theirs under History, "
+                "then save again to replace theirs."
+            )
+        return cleaned
 
     def _normalized(self, field: str) -> str:
         # Browsers send CRLF from a textarea; store what a person sees.
@@ -137,6 +177,7 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
     def get_fieldsets(self, request, obj=None):
         kind = obj.kind if obj else None
         fields = ["subject", "body"] + (["button"] if kind and kind.has_button else [])
+        fields.append("loaded_version")  # hidden
         return [(None, {"fields": fields, "description": kind.description if kind else ""})]
 
     @admin.display(description="Email", ordering="name")
@@ -154,6 +195,24 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         when = obj.last_changed_at.strftime("%-d %b %Y, %H:%M")
         return f"{when} by {obj.last_changed_by or 'someone no longer here'}"
 
+    def save_model(self, request, obj, form, change) -> None:
+        loaded = form.cleaned_data["loaded_version"]
+        # Compare-and-set: of two saves validated against the same version, only the
+        # first to write bumps it; the other is answered by changeform_view below.
+        claimed = EmailCopy.objects.filter(pk=obj.pk, version=loaded).update(version=loaded + 1)
+        if not claimed:
+            raise EditConflict
+        obj.version = loaded + 1
+        super().save_model(request, obj, form, change)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except EditConflict:
+            # The losing save's transaction rolled back; validating it again now sees
+            # the winner's version, and the form says so with the text kept.
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
     @admin.action(description="Reset the selected emails to their shipped default")
     def reset_to_default(self, request: HttpRequest, queryset: QuerySet) -> None:
         reset = 0
@@ -165,7 +224,9 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
                 copy.kind.body,
                 copy.kind.button,
             )
-            # A new version like any save, so the reset itself can be undone.
+            # A new version like any save, so the reset itself can be undone; an editor
+            # who loaded the copy before the reset is told, not overwritten silently.
+            copy.version = F("version") + 1
             copy._history_user = request.user
             copy.save()
             reset += 1
@@ -209,6 +270,7 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         # Validates the text typed so far against the same rules as a save, on an
         # in-memory instance: nothing reaches the database.
         form = self.get_form(request, copy)(request.POST, instance=copy)
+        form.check_version = False
         form.is_valid()
         return form
 
@@ -217,7 +279,8 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         """Render the unsaved copy with sample values: subject, HTML part and text part."""
         copy = self._editable(request, object_id)
         form = self._unsaved_form(request, copy)
-        context = {"form": form, "copy": copy}
+        loaded = form.cleaned_data.get("loaded_version")
+        context = {"form": form, "copy": copy, "stale": bool(loaded and loaded != copy.version)}
         if form.is_valid():
             kind = copy.kind
             rendered = emails.copy_render(
@@ -285,4 +348,9 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
                     label = EmailCopy._meta.get_field(field).verbose_name
                     changes.append({"field": label, "lines": lines})
         context = {"copy_changes": changes, "version": version, **(extra_context or {})}
-        return super().history_form_view(request, object_id, version_id, context)
+        try:
+            with transaction.atomic():
+                return super().history_form_view(request, object_id, version_id, context)
+        except EditConflict:
+            with transaction.atomic():
+                return super().history_form_view(request, object_id, version_id, context)

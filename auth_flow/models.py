@@ -77,8 +77,11 @@ class EmailCopy(models.Model):
     body = models.TextField()
     button = models.CharField("button label", max_length=500, blank=True)
     changed_at = models.DateTimeField("last changed", auto_now=True)
+    # Bumped by every save; an edit based on an older version is refused, not lost
+    # over someone else's (see EmailCopyAdmin.save_model).
+    version = models.PositiveIntegerField(default=1, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["changed_at"])
+    history = HistoricalRecords(excluded_fields=["changed_at", "version"])
     objects = EmailCopyManager()
 
     class Meta:

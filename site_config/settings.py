@@ -123,6 +123,11 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so a worker process started by the tests shares the test DB.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+    # https://docs.djangoproject.com/en/6.1/ref/databases/#sqlite-transaction-behavior
+    # A transaction takes the write lock when it starts, so two that read then write
+    # (two editors saving at once) queue up instead of deadlocking into "database is
+    # locked"; `timeout` is how many seconds one waits for the other.
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # https://docs.djangoproject.com/en/6.1/topics/auth/customizing/

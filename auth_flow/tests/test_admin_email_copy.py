@@ -21,7 +21,14 @@ def change_url(copy: EmailCopy) -> str:
 
 
 def form_data(copy: EmailCopy, **changes) -> dict:
-    return {"subject": copy.subject, "body": copy.body, "button": copy.button, **changes}
+    """Post the copy as the edit page would, from the version now in the database."""
+    return {
+        "subject": copy.subject,
+        "body": copy.body,
+        "button": copy.button,
+        "loaded_version": EmailCopy.objects.get(id=copy.id).version,  # copy may be a version
+        **changes,
+    }
 
 
 NEW_BODY = PASSWORD_RESET.body.replace(
@@ -291,3 +298,47 @@ def test_reset_to_default_is_a_version_that_can_be_undone(marketing_client, rese
         "Edited",
         PASSWORD_RESET.subject,
     ]
+
+
+# Two editors at once --------------------------------------------------------------
+
+
+def test_an_edit_from_an_older_version_is_refused_with_the_text_kept(marketing_client, reset_copy):
+    other = User.objects.create_user("max", "max@example.com", "x", is_staff=True)
+    other.groups.add(*User.objects.get(username="mia").groups.all())
+    max_client = type(marketing_client)()
+    max_client.force_login(other)
+    mine = form_data(reset_copy, subject="Mia's subject")  # loaded before max saved
+
+    max_client.post(change_url(reset_copy), form_data(reset_copy, subject="Max's subject"))
+    response = marketing_client.post(change_url(reset_copy), mine)
+
+    page = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert "max saved a newer version of this email" in page
+    assert 'value="Mia&#x27;s subject"' in page  # nothing typed is lost
+    reset_copy.refresh_from_db()
+    assert reset_copy.subject == "Max's subject"
+
+    # Having seen it, saving again replaces max's text on purpose.
+    current = EmailCopy.objects.get(pk=reset_copy.pk).version
+    assert f'name="loaded_version" value="{current}"' in page
+    again = marketing_client.post(change_url(reset_copy), {**mine, "loaded_version": current})
+    assert again.status_code == HTTPStatus.FOUND
+    reset_copy.refresh_from_db()
+    assert reset_copy.subject == "Mia's subject"
+    assert [v.subject for v in reset_copy.history.order_by("history_date")] == [
+        "Max's subject",
+        "Mia's subject",
+    ]
+
+
+def test_the_preview_still_renders_an_edit_from_an_older_version(marketing_client, reset_copy):
+    mine = form_data(reset_copy, subject="Mine")
+    EmailCopy.objects.filter(pk=reset_copy.pk).update(version=5)
+
+    url = reverse("admin:auth_flow_emailcopy_preview", args=[reset_copy.pk])
+    page = marketing_client.post(url, mine).content.decode()
+
+    assert 'data-testid="preview-subject">Mine<' in page
+    assert "Someone saved a newer version of this email while you were editing." in page
