@@ -69,28 +69,34 @@ def text_problems(*, text: str, allowed: Iterable[str]) -> list[str]:
     return problems
 
 
+def field_problems(
+    *, label: str, text: str, limit: int, one_line: bool, allowed: Iterable[str]
+) -> list[str]:
+    """List what is wrong with one field of copy: emptiness, length, lines, syntax."""
+    problems = []
+    if not text.strip():
+        problems.append(f"The {label} is empty.")
+    if len(text) > limit:
+        problems.append(f"The {label} has {len(text)} characters; keep it to {limit}.")
+    if one_line and ("\n" in text or "\r" in text):
+        problems.append(f"The {label} must be one line.")
+    return problems + text_problems(text=text, allowed=allowed)
+
+
 def copy_problems(
     *, subject: str, body: str, button: str, allowed: Iterable[str], has_button: bool
 ) -> dict[str, list[str]]:
     """Map each field of an email's copy to what is wrong with it (empty when it is fine)."""
     allowed = tuple(allowed)
-    problems: dict[str, list[str]] = {"subject": [], "body": [], "button": []}
-    if not subject.strip():
-        problems["subject"].append("The subject is empty.")
-    if len(subject) > SUBJECT_MAX_LENGTH:
-        problems["subject"].append(
-            f"The subject has {len(subject)} characters; keep it to {SUBJECT_MAX_LENGTH}."
-        )
-    if "\n" in subject or "\r" in subject:
-        problems["subject"].append("The subject must be one line.")
-    problems["subject"] += text_problems(text=subject, allowed=allowed)
-
-    if not body.strip():
-        problems["body"].append("The body is empty.")
-    if len(body) > BODY_MAX_LENGTH:
-        problems["body"].append(
-            f"The body has {len(body)} characters; keep it to {BODY_MAX_LENGTH}."
-        )
+    problems = {
+        "subject": field_problems(
+            label="subject", text=subject, limit=SUBJECT_MAX_LENGTH, one_line=True, allowed=allowed
+        ),
+        "body": field_problems(
+            label="body", text=body, limit=BODY_MAX_LENGTH, one_line=False, allowed=allowed
+        ),
+        "button": [],
+    }
     count = body.count(BUTTON)
     if has_button and count != 1:
         problems["body"].append(
@@ -98,18 +104,14 @@ def copy_problems(
         )
     if not has_button and count:
         problems["body"].append(f"This email has no button: remove {BUTTON}.")
-    problems["body"] += text_problems(text=body, allowed=allowed)
-
     if has_button:
-        if not button.strip():
-            problems["button"].append("The button label is empty.")
-        if len(button) > BUTTON_MAX_LENGTH:
-            problems["button"].append(
-                f"The button label has {len(button)} characters; keep it to {BUTTON_MAX_LENGTH}."
-            )
-        if "\n" in button or "\r" in button:
-            problems["button"].append("The button label must be one line.")
-        problems["button"] += text_problems(text=button, allowed=allowed)
+        problems["button"] = field_problems(
+            label="button label",
+            text=button,
+            limit=BUTTON_MAX_LENGTH,
+            one_line=True,
+            allowed=allowed,
+        )
     return {field: found for field, found in problems.items() if found}
 
 

@@ -342,3 +342,23 @@ def test_the_preview_still_renders_an_edit_from_an_older_version(marketing_clien
 
     assert 'data-testid="preview-subject">Mine<' in page
     assert "Someone saved a newer version of this email while you were editing." in page
+
+
+def test_a_test_send_goes_through_the_queue(
+    transactional_db, marketing_client, reset_copy, settings, mailoutbox
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from auth_flow.tests.test_tasks import run_worker
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    url = reverse("admin:auth_flow_emailcopy_send_test", args=[reset_copy.pk])
+
+    marketing_client.post(url, form_data(reset_copy, subject="Queued"))
+
+    (task,) = DBTaskResult.objects.all()
+    assert task.task_path == "auth_flow.tasks.copy_test_send"
+    assert task.args_kwargs["kwargs"]["to"] == "mia@example.com"
+    assert mailoutbox == []
+    run_worker()
+    assert [m.subject for m in mailoutbox] == ["[Test] Queued"]

@@ -158,3 +158,42 @@ def test_copy_moves_between_environments_by_natural_key(db, tmp_path):
 
     assert EmailCopy.objects.count() == len(EMAIL_KINDS)
     assert EmailCopy.objects.get(name="password_changed").subject == "Moved {{ username }}"
+
+
+def test_the_real_worker_process_sends_the_edited_copy(client, user, settings, transactional_db):
+    from auth_flow.smtp_sink import SmtpSink
+    from auth_flow.tests.test_tasks import wait_for, worker_process
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    EmailCopy.objects.filter(name="password_reset").update(
+        subject="Edited: reset for {{ username }}",
+        body="A paragraph marketing wrote, & <kept> as text.\n\n[button]",
+    )
+    sink = SmtpSink().start()
+    worker = worker_process(smtp_port=sink.port)
+    try:
+        client.post(reverse("password_reset"), {"email": user.email})
+        wait_for(lambda: sink.messages)
+    finally:
+        worker.terminate()
+        worker.wait(10)
+        sink.stop()
+
+    (message,) = sink.messages
+    assert message["Subject"] == "Edited: reset for alice"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "A paragraph marketing wrote, & <kept> as text." in text
+    assert "A paragraph marketing wrote, &amp; &lt;kept&gt; as text." in html
+    assert "https://accounts.example.com/accounts/reset/" in text
+
+
+def test_the_migration_ships_the_catalogues_default_copy():
+    from importlib import import_module
+
+    migration = import_module("auth_flow.migrations.0004_email_copy_defaults_marketing_group")
+
+    assert {
+        kind.name: {"subject": kind.subject, "body": kind.body, "button": kind.button}
+        for kind in EMAIL_KINDS.values()
+    } == migration.COPY
