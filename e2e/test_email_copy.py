@@ -77,7 +77,7 @@ def test_marketing_edits_previews_tests_and_saves_the_reset_email(
     assert axe_violations(page) == []
 
     page.get_by_role("button", name="Send a test to mia@example.com").click()
-    expect(page.get_by_role("status")).to_contain_text("Test queued to mia@example.com")
+    expect(page.locator("#test-send-result")).to_contain_text("Test queued to mia@example.com")
     (test,) = mailoutbox
     assert test.to == ["mia@example.com"]
     assert test.subject == "[Test] Your Passage reset link is here"
@@ -117,7 +117,8 @@ def test_a_bad_edit_is_refused_and_the_live_email_stays(editor: Page, mailoutbox
     body = page.get_by_label("Body")
     body.fill(edit(body.input_value()))
 
-    expect(page.get_by_role("alert")).to_contain_text(message)
+    expect(page.locator("#copy-preview")).to_contain_text(message)
+    expect(page.locator("#copy-preview-status")).to_contain_text(message)  # read out
     assert axe_violations(page) == []
 
     page.get_by_role("button", name="Save", exact=True).click()
