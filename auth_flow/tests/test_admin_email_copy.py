@@ -362,3 +362,16 @@ def test_a_test_send_goes_through_the_queue(
     assert mailoutbox == []
     run_worker()
     assert [m.subject for m in mailoutbox] == ["[Test] Queued"]
+
+
+def test_an_email_without_a_button_is_edited_and_previewed_without_one(marketing_client):
+    copy = EmailCopy.objects.get(name="password_reset_unknown")
+    url = reverse("admin:auth_flow_emailcopy_preview", args=[copy.pk])
+
+    edit = marketing_client.get(change_url(copy)).content.decode()
+    page = marketing_client.post(url, form_data(copy, body="Hi {{ email }}")).content.decode()
+
+    assert 'name="button"' not in edit
+    assert "{{ email }}" in edit  # its own placeholders are listed
+    assert "Hi sam@example.com" in page
+    assert "http://127.0.0.1:8000/" not in page.split("<pre")[1]  # no button, no link
