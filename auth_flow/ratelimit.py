@@ -6,11 +6,26 @@ flood one inbox from many IPs).
 """
 
 import hashlib
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
+
+# Count and make sure the window ends, in one step: Django's RedisCache incr() is EXISTS
+# then INCR, so a key expiring in between came back with no expiry at all, and blocked
+# its IP or address for ever. TTL < 0 also heals such a key left by older code.
+REDIS_HIT = """
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+"""
 
 
 @dataclass(frozen=True)
@@ -25,18 +40,70 @@ class Rate:
         return cls(int(count), int(seconds))
 
 
-def rate_limit_hit(*, scope: str, key: str, rate: Rate) -> bool:
-    """Count one event for this key and say whether it goes over the rate."""
+@dataclass(frozen=True)
+class Window:
+    """Say how many events a key has counted and how long until its window ends."""
+
+    count: int
+    seconds_left: int
+
+
+def _cache_key(*, scope: str, key: str) -> str:
     digest = hashlib.sha256(f"{scope}:{key}".encode()).hexdigest()[:32]
-    cache_key = f"ratelimit:{scope}:{digest}"
-    # add() only sets a missing key, so the window starts at the first event.
+    return f"ratelimit:{scope}:{digest}"
+
+
+def _redis_client(cache_key: str):
+    """Return the raw Redis client and key behind Django's cache, or None for others."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None
+    raw_key = backend.make_and_validate_key(cache_key)
+    return backend._cache.get_client(raw_key, write=True), raw_key
+
+
+def rate_window_count(*, scope: str, key: str, rate: Rate) -> Window:
+    """Count one event for this key in the current window."""
+    cache_key = _cache_key(scope=scope, key=key)
+    if redis := _redis_client(cache_key):
+        client, raw_key = redis
+        count, ttl = client.eval(REDIS_HIT, 1, raw_key, rate.seconds)
+        return Window(int(count), int(ttl))
+    # In one process's memory (LocMem) add() and incr() hold the cache's lock; the
+    # window's end is kept beside the count so limits can say when to try again.
+    ends = time.time() + rate.seconds
+    cache.add(f"{cache_key}:ends", ends, timeout=rate.seconds)
     cache.add(cache_key, 0, timeout=rate.seconds)
     try:
         count = cache.incr(cache_key)
     except ValueError:  # expired between add() and incr()
+        cache.set(f"{cache_key}:ends", ends, timeout=rate.seconds)
         cache.set(cache_key, 1, timeout=rate.seconds)
         count = 1
-    return count > rate.count
+    ends = cache.get(f"{cache_key}:ends", ends)
+    return Window(count, max(1, round(ends - time.time())))
+
+
+def rate_window_peek(*, scope: str, key: str) -> Window:
+    """Read a key's count without counting an event."""
+    cache_key = _cache_key(scope=scope, key=key)
+    if redis := _redis_client(cache_key):
+        client, raw_key = redis
+        count, ttl = client.get(raw_key), client.ttl(raw_key)
+        return Window(int(count or 0), max(0, int(ttl)))
+    count, ends = cache.get(cache_key, 0), cache.get(f"{cache_key}:ends", 0)
+    return Window(count, max(0, round(ends - time.time())) if count else 0)
+
+
+def rate_window_clear(*, scope: str, key: str) -> None:
+    """Forget a key's count."""
+    cache_key = _cache_key(scope=scope, key=key)
+    cache.delete_many([cache_key, f"{cache_key}:ends"])
+
+
+def rate_limit_hit(*, scope: str, key: str, rate: Rate) -> bool:
+    """Count one event for this key and say whether it goes over the rate."""
+    return rate_window_count(scope=scope, key=key, rate=rate).count > rate.count
 
 
 def client_ip(*, request: HttpRequest) -> str:

@@ -1,4 +1,6 @@
 import os
+import threading
+import time
 import uuid
 from http import HTTPStatus
 
@@ -71,21 +73,77 @@ def test_client_ip_trusts_only_the_configured_proxies(settings, proxies, forward
     assert client_ip(request=request) == expected
 
 
-def test_the_limiter_works_on_redis(settings):
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("TEST_REDIS_URL is not set")
+@pytest.fixture
+def redis_cache(settings):
+    """Point the cache at a real Redis: TEST_REDIS_URL, else this machine's, else skip."""
+    url = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
     redis = pytest.importorskip("redis")
     try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client.ping()
     except redis.ConnectionError:
-        pytest.skip(f"no Redis answers at {url}")
+        pytest.skip(f"no Redis answers at {url} (set TEST_REDIS_URL)")
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
     }
+    return client
+
+
+def redis_key(scope: str, key: str) -> str:
+    from django.core.cache import cache
+
+    from auth_flow.ratelimit import _cache_key
+
+    return cache.make_and_validate_key(_cache_key(scope=scope, key=key))
+
+
+def test_the_limiter_works_on_redis(redis_cache):
     rate = Rate(count=2, seconds=60)
     key = uuid.uuid4().hex  # a fresh counter, without flushing a shared Redis
 
     hits = [rate_limit_hit(scope="test", key=key, rate=rate) for _ in range(3)]
 
     assert hits == [False, False, True]
+    assert 0 < redis_cache.ttl(redis_key("test", key)) <= 60
+
+
+def test_a_redis_counter_always_has_an_expiry_and_unblocks(redis_cache):
+    rate = Rate(count=2, seconds=1)
+    key = uuid.uuid4().hex
+    raw = redis_key("test", key)
+    # What the old add()-then-incr() left when the key expired between EXISTS and INCR:
+    # a counter over the limit with no expiry, blocking this key for ever.
+    redis_cache.set(raw, 7)
+
+    assert rate_limit_hit(scope="test", key=key, rate=rate)
+    assert 0 < redis_cache.ttl(raw) <= 1
+
+    deadline = time.monotonic() + 5
+    while redis_cache.exists(raw):  # the real window passing, on the real server
+        assert time.monotonic() < deadline, "the key never expired"
+        time.sleep(0.05)
+    assert not rate_limit_hit(scope="test", key=key, rate=rate)
+    assert redis_cache.ttl(raw) > 0
+
+
+def test_many_threads_counting_on_redis_never_leave_a_key_without_expiry(redis_cache):
+    rate = Rate(count=1000, seconds=1)
+    key = uuid.uuid4().hex
+    raw = redis_key("test", key)
+    stop = time.monotonic() + 2.5  # more than two windows, so keys expire mid-burst
+    missing_ttl = []
+
+    def hammer():
+        while time.monotonic() < stop:
+            rate_limit_hit(scope="test", key=key, rate=rate)
+            if redis_cache.ttl(raw) == -1:
+                missing_ttl.append(True)
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert missing_ttl == []
+    assert redis_cache.ttl(raw) in (-2, 0, 1)
