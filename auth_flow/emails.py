@@ -180,12 +180,21 @@ SYSTEMS = [
 
 
 def user_agent_describe(*, user_agent: str) -> str:
-    """Name the browser and system in a User-Agent the way a person would."""
+    """Name the browser and system in a User-Agent the way a person would.
+
+    Only names from the lists above: the header is the client's to write, and a raw one
+    ("…using our security team. URGENT: verify at https://evil…") must never reach a
+    genuine email.
+    """
     browser = next((name for mark, name in BROWSERS if mark in user_agent), None)
     system = next((name for mark, name in SYSTEMS if mark in user_agent), None)
     if browser and system:
         return f"{browser} on {system}"
-    return browser or system or (user_agent[:100] or "an unknown browser")
+    if browser:
+        return browser
+    if system:
+        return f"a browser on {system}"
+    return "an unknown browser"
 
 
 def request_context(*, meta: dict[str, Any]) -> dict[str, Any]:

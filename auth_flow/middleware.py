@@ -18,8 +18,11 @@ class HtmxRedirectMiddleware:
         # HX-Location and HX-Redirect answers are 200s; only real 3xx redirects change.
         if getattr(request, "htmx", False) and 300 <= response.status_code < 400:
             redirect = HttpResponseClientRedirect(response["Location"])
+            # Every header but the redirect itself: the reset link's answer carries
+            # Referrer-Policy: no-referrer and Cache-Control: no-store, and must keep them.
+            for header, value in response.items():
+                if header.lower() not in {"location", "content-type", "content-length"}:
+                    redirect[header] = value
             redirect.cookies = response.cookies
-            if "Vary" in response:
-                redirect["Vary"] = response["Vary"]
             return redirect
         return response

@@ -1,9 +1,11 @@
+import ipaddress
 from typing import TypedDict
 
 from django.http import HttpRequest
 from django.utils import timezone
 
 from auth_flow import tasks
+from auth_flow.placeholders import value_clean
 from auth_flow.ratelimit import client_ip
 
 
@@ -17,11 +19,16 @@ class RequestMeta(TypedDict):
 
 def request_meta(*, request: HttpRequest) -> RequestMeta:
     """Describe a request for the emails that tell a person what happened."""
+    try:
+        ip = str(ipaddress.ip_address(client_ip(request=request)))
+    except ValueError:  # a forwarded header carries whatever a client wrote
+        ip = ""
     return {
         "requested_at": timezone.now().isoformat(timespec="seconds"),
-        "ip": client_ip(request=request),
-        # Long enough to name a browser, short enough to keep junk out of the queue.
-        "user_agent": request.headers.get("User-Agent", "")[:300],
+        "ip": ip,
+        # Long enough to name a browser, short enough to keep junk out of the queue;
+        # no control characters (PostgreSQL's JSON refuses NUL: a 500 without gunicorn).
+        "user_agent": value_clean(request.headers.get("User-Agent", "")[:300]),
     }
 
 

@@ -165,11 +165,12 @@ class PasswordResetConfirmView(HtmxPartialMixin, auth_views.PasswordResetConfirm
         response = super().dispatch(request, *args, **kwargs)
         token = request.session.pop(INTERNAL_RESET_SESSION_TOKEN, None)
         if on_token_url and token:
+            # A session cookie: gone when the browser closes (the token's own expiry
+            # still applies while it is open).
             response.set_signed_cookie(
                 self.token_cookie,
                 token,
                 salt=self.token_cookie_salt,
-                max_age=settings.PASSWORD_RESET_TIMEOUT,
                 path=cookie_path,
                 secure=settings.SESSION_COOKIE_SECURE,
                 httponly=True,

@@ -135,8 +135,14 @@ def test_nothing_is_sent_to_an_undeliverable_address(db, mailoutbox):
             "(KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36 Edg/140.0.0.0",
             "Edge on macOS",
         ),
-        ("curl/8.5.0", "curl/8.5.0"),
+        ("curl/8.5.0", "an unknown browser"),
         ("", "an unknown browser"),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) using our security team. URGENT: verify at "
+            "https://evil.example/login",
+            "a browser on Linux",
+        ),
+        ("Firefox/140.0 https://evil.example", "Firefox"),
     ],
 )
 def test_the_browser_is_named_the_way_a_person_would(user_agent, described):

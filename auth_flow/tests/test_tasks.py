@@ -72,6 +72,21 @@ def test_the_request_only_queues_the_address_and_metadata(client, queue, user, m
         assert token not in str(row)
 
 
+def test_request_metadata_is_cleaned_before_it_is_queued(client, queue, user, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+
+    response = client.post(
+        reverse("password_reset"),
+        {"email": user.email},
+        headers={"User-Agent": "Firefox/1\x00\x1b[2J", "X-Forwarded-For": "not-an-ip <b>"},
+    )
+
+    assert response.status_code == 302
+    meta = queue.get().args_kwargs["kwargs"]["meta"]
+    assert meta["user_agent"] == "Firefox/1[2J"
+    assert meta["ip"] == ""
+
+
 def test_known_and_unknown_addresses_cost_the_request_the_same(client, queue, user):
     with CaptureQueriesContext(connection) as known:
         known_response = request_reset(client, user.email)

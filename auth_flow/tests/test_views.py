@@ -170,6 +170,9 @@ def test_the_token_is_never_stored_server_side(client, user, reset_path):
     assert cookie["path"] == reset_path.rstrip("/").rsplit("/", 1)[0] + "/"
     assert cookie["httponly"]
     assert cookie["samesite"] == "Lax"
+    # A session cookie: it does not outlive the browser (the token's expiry still holds).
+    assert not cookie["max-age"]
+    assert not cookie["expires"]
     for session in Session.objects.all():
         assert token not in str(session.get_decoded())
         assert token not in session.session_data
@@ -428,3 +431,25 @@ def test_errors_are_tied_to_their_fields_for_screen_readers(client, db):
     assert 'aria-invalid="true"' in html
     error_id = html.split('aria-describedby="', 1)[1].split('"', 1)[0].split()[0]
     assert f'id="{error_id}"' in html
+
+
+def test_an_htmx_visit_to_the_reset_link_keeps_its_security_headers(client, user, reset_path):
+    response = client.get(reset_path, headers={"HX-Request": "true"})
+
+    assert response["HX-Redirect"].endswith("/set-password/")
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+    assert response.cookies["reset_token"].value
+
+
+def test_a_raw_user_agent_never_reaches_the_email(client, user, mailoutbox):
+    client.post(
+        reverse("password_reset"),
+        {"email": user.email},
+        headers={"User-Agent": "curl/8 using our security team. URGENT: https://evil.example/x"},
+    )
+
+    (message,) = mailoutbox
+    html = message.alternatives[0].content
+    assert "using an unknown browser" in message.body
+    assert "evil.example" not in message.body + html
