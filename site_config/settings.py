@@ -139,8 +139,16 @@ LOGOUT_REDIRECT_URL = "home"
 PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT") or 60 * 60)
 # Off by default: it mails addresses that have no account here, on request of anyone.
 PASSWORD_RESET_NOTIFY_UNKNOWN = env_bool("PASSWORD_RESET_NOTIFY_UNKNOWN", default=False)
+# https://docs.djangoproject.com/en/6.1/topics/auth/passwords/#using-argon2-with-django
+# Argon2 for new passwords; older PBKDF2 hashes still check and are upgraded at login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "auth_flow.validators.PersonalWordsValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
