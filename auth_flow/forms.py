@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model, password_validation
 
 from auth_flow.models import User
 from auth_flow.services import password_reset_request, request_meta
@@ -47,3 +48,39 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         password_reset_request(
             email=self.cleaned_data["email"], meta=request_meta(request=request)
         )
+
+
+class PasswordChangedElsewhere(Exception):
+    """The stored password changed after this request checked it: another one won."""
+
+
+class CheckedSetPasswordMixin:
+    """Write the new password only if the one this request checked is still stored.
+
+    The reset token is made from the password hash, and the change form checks the old
+    password against it; two requests that both passed those checks must not both
+    succeed. A conditional UPDATE is the compare-and-set (select_for_update alone does
+    nothing on SQLite): the first writes, the second finds the hash changed.
+    """
+
+    def set_password_and_save(self, user, password_field_name="password1", commit=True):  # noqa: S107
+        checked = user.password
+        password = self.cleaned_data[password_field_name]
+        user.set_password(password)
+        if not commit:
+            return user
+        written = get_user_model()._default_manager.filter(pk=user.pk, password=checked)
+        if not written.update(password=user.password):
+            user.password = checked
+            raise PasswordChangedElsewhere
+        user._password = None
+        password_validation.password_changed(password, user)
+        return user
+
+
+class SetPasswordForm(CheckedSetPasswordMixin, auth_forms.SetPasswordForm):
+    """Set a password from a reset link, once."""
+
+
+class PasswordChangeForm(CheckedSetPasswordMixin, auth_forms.PasswordChangeForm):
+    """Change a password, unless another request changed it since the old one was checked."""

@@ -2,9 +2,10 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse_lazy
 from django.utils.cache import patch_vary_headers
@@ -12,7 +13,14 @@ from django.views.generic import CreateView, TemplateView
 from django_htmx.http import HttpResponseLocation
 
 from auth_flow.emails import password_reset_expiry
-from auth_flow.forms import LoginForm, PasswordResetForm, SignupForm
+from auth_flow.forms import (
+    LoginForm,
+    PasswordChangedElsewhere,
+    PasswordChangeForm,
+    PasswordResetForm,
+    SetPasswordForm,
+    SignupForm,
+)
 from auth_flow.ratelimit import Rate, client_ip, rate_limit_hit
 from auth_flow.services import password_change_notify, request_meta
 
@@ -120,10 +128,22 @@ class LogoutView(auth_views.LogoutView):
 
 class PasswordChangeView(RateLimitMixin, HtmxPartialMixin, auth_views.PasswordChangeView):
     rate_limit_scope = "password_change"
+    form_class = PasswordChangeForm
 
     def form_valid(self, form):
-        # Django re-hashes this session, so it stays logged in while the others end.
-        response = super().form_valid(form)
+        try:
+            # Django re-hashes this session, so it stays logged in while the others end.
+            response = super().form_valid(form)
+        except PasswordChangedElsewhere:
+            # A reset or another change won: this session's password is no longer the
+            # account's, so it ends here rather than outlive the owner's reset.
+            logout(self.request)
+            messages.error(
+                self.request,
+                "Your password was changed elsewhere, so you have been logged out. Log in "
+                "with the new password, or reset it if that wasn't you.",
+            )
+            return redirect(settings.LOGIN_URL)
         password_change_notify(user_id=form.user.pk, meta=request_meta(request=self.request))
         return response
 
@@ -150,6 +170,7 @@ class PasswordResetConfirmView(HtmxPartialMixin, auth_views.PasswordResetConfirm
     token is ever stored server-side. Django's own checks are unchanged.
     """
 
+    form_class = SetPasswordForm
     token_cookie = "reset_token"
     token_cookie_salt = "auth_flow.reset_token"
 
@@ -187,7 +208,14 @@ class PasswordResetConfirmView(HtmxPartialMixin, auth_views.PasswordResetConfirm
         return response
 
     def form_valid(self, form):
-        response = super().form_valid(form)
+        try:
+            response = super().form_valid(form)
+        except PasswordChangedElsewhere:
+            # The same link submitted twice at once, or a change racing it: the first
+            # won, and this one gets the page a used link gets.
+            self.validlink = False
+            self.request.session.pop(INTERNAL_RESET_SESSION_TOKEN, None)
+            return self.render_to_response(self.get_context_data())
         password_change_notify(user_id=form.user.pk, meta=request_meta(request=self.request))
         return response
 
