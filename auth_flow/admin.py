@@ -24,9 +24,13 @@ from django.views.decorators.http import require_GET, require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
 from auth_flow import emails, tasks
+from auth_flow.forms import AdminLoginForm
 from auth_flow.models import EmailCopy, UndeliverableAddress, User
 
 admin.site.register(User, UserAdmin)
+# The admin's log-in goes through the backend's limits like the site's; this form says
+# when to try again.
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(UndeliverableAddress)

@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model, password_validation
 
@@ -20,11 +21,35 @@ class SignupForm(auth_forms.UserCreationForm):
         model = User
         fields = ("username", "email")
 
+    def clean_username(self) -> str:
+        username = super().clean_username()
+        # Log-in reads an identifier with an @ as an email address first.
+        if "@" in username:
+            raise forms.ValidationError(
+                "Usernames can't contain @ (log in with your email address instead)."
+            )
+        return username
+
     def clean_email(self) -> str:
         return User.objects.normalize_email(self.cleaned_data["email"])
 
 
-class LoginForm(auth_forms.AuthenticationForm):
+class ThrottledLoginMixin:
+    """Say when to try again if the backend refused a log-in over its limits."""
+
+    def get_invalid_login_error(self):
+        throttle = getattr(self.request, "login_throttle", None)
+        if throttle is None:
+            return super().get_invalid_login_error()
+        minutes = throttle.minutes
+        return forms.ValidationError(
+            f"{throttle.message} For your security, try again in {minutes} "
+            f"minute{'s' if minutes != 1 else ''}.",
+            code="throttled",
+        )
+
+
+class LoginForm(ThrottledLoginMixin, auth_forms.AuthenticationForm):
     """Log in with a username or an email address."""
 
     def __init__(self, *args, **kwargs):
@@ -34,6 +59,10 @@ class LoginForm(auth_forms.AuthenticationForm):
         # Room for a full email address; the backend decides which one it was.
         username.max_length = 254
         username.widget.attrs["maxlength"] = 254
+
+
+class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    """The admin's log-in form, with the same limits and messages as the site's."""
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):

@@ -112,11 +112,19 @@ class SignupView(RateLimitMixin, HtmxPartialMixin, CreateView):
         return response
 
 
-class LoginView(RateLimitMixin, HtmxPartialMixin, auth_views.LoginView):
-    rate_limit_scope = "login"
+class LoginView(HtmxPartialMixin, auth_views.LoginView):
+    # Limits are the authentication backend's, so they hold on every log-in path.
     form_class = LoginForm
     redirect_authenticated_user = True
     swap_on_success = False
+    extra_context = {"title": "Log in"}
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if throttle := getattr(self.request, "login_throttle", None):
+            response.status_code = HTTPStatus.TOO_MANY_REQUESTS
+            response["Retry-After"] = str(throttle.seconds)
+        return response
 
 
 class LogoutView(auth_views.LogoutView):

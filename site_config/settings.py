@@ -264,10 +264,13 @@ if REDIS_URL := os.environ.get("REDIS_URL"):
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Rate limits, as "count/seconds": per client IP for each form, and per address for
-# reset emails (so one inbox cannot be flooded from many IPs).
+# Rate limits, as "count/seconds": per client IP for each form (log-in attempts are
+# counted by the authentication backend, so the admin's log-in too), failed log-ins per
+# identifier, and per address for reset emails (one inbox cannot be flooded from many IPs).
 RATE_LIMITS = {
     "login": os.environ.get("RATE_LIMIT_LOGIN") or "20/900",
+    # Failed log-ins per username or email address typed, wherever they come from.
+    "login_failures": os.environ.get("RATE_LIMIT_LOGIN_FAILURES") or "5/900",
     "signup": os.environ.get("RATE_LIMIT_SIGNUP") or "10/3600",
     "password_reset": os.environ.get("RATE_LIMIT_PASSWORD_RESET") or "10/900",
     "password_change": os.environ.get("RATE_LIMIT_PASSWORD_CHANGE") or "10/900",

@@ -43,7 +43,7 @@ def test_the_429_is_a_partial_for_htmx(client, db, settings):
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert b"<html" not in response.content
     assert b"Too many attempts" in response.content
-    assert b"1 minute and" in response.content
+    assert b"try again in 1 minute." in response.content
 
 
 def test_one_inbox_gets_a_limited_number_of_reset_emails(client, user, settings, mailoutbox):
