@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused, AnymailRequestsAPIError
 from django.conf import settings
-from django.tasks import Task, task
+from django.tasks import Task, TaskResultStatus, task
 from django.utils import timezone
 
 from auth_flow import emails
@@ -111,9 +111,38 @@ def copy_test_send(
     )
 
 
+PRUNE_EVERY = timedelta(hours=1)
+
+
+@task
+def task_results_prune() -> str:
+    """Delete finished task results past their retention, then queue the next pruning."""
+    from django_tasks_db.models import DBTaskResult
+
+    # Results hold the address, IP and browser of every request, accounts or not:
+    # kept for the admin (failures) for a while, not for ever.
+    cutoff = timezone.now() - timedelta(days=settings.TASK_RESULT_RETENTION_DAYS)
+    deleted, _ = DBTaskResult.objects.finished().filter(finished_at__lte=cutoff).delete()
+    task_results_prune_schedule(delay=PRUNE_EVERY)
+    return f"pruned {deleted} task result(s)"
+
+
+def task_results_prune_schedule(*, delay: timedelta) -> None:
+    """Keep one pruning queued, so no cron job is needed (workers call this at start)."""
+    from django_tasks_db.models import DBTaskResult
+
+    if not task_results_prune.get_backend().supports_defer:
+        return  # an in-process backend would run it now, and again, for ever
+    # READY, due or not (ready() would only count the ones due now).
+    queued = DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY, task_path=task_results_prune.module_path
+    )
+    if not queued.exists():
+        task_results_prune.using(run_after=timezone.now() + delay).enqueue()
+
+
 def tasks_requeue_abandoned(*, worker_id: str, stale_after: timedelta) -> int:
     """Put back in the queue the tasks a killed worker left marked as running."""
-    from django.tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
     cutoff = timezone.now() - stale_after

@@ -250,6 +250,9 @@ EMAIL_RETRY_BASE_SECONDS = float(os.environ.get("EMAIL_RETRY_BASE_SECONDS") or 3
 # A task still "running" this long after it started belonged to a worker that died;
 # the next worker to start runs it again.
 TASK_STALE_AFTER_SECONDS = int(os.environ.get("TASK_STALE_AFTER_SECONDS") or 300)
+# Finished task results (they hold each request's address, IP and browser) are deleted
+# this many days after they finish, by the workers themselves.
+TASK_RESULT_RETENTION_DAYS = int(os.environ.get("TASK_RESULT_RETENTION_DAYS") or 7)
 
 # https://docs.djangoproject.com/en/6.1/topics/cache/
 # Rate limits live in the cache: one process's memory locally, Redis when several

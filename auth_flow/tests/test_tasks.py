@@ -15,10 +15,11 @@ from django.db import connection
 from django.tasks import TaskResultStatus
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from auth_flow.smtp_sink import SmtpSink
-from auth_flow.tasks import error_is_transient
+from auth_flow.tasks import error_is_transient, task_results_prune
 from auth_flow.tests.fakes import ScriptedBackend, permanent_error, transient_error
 from site_config.settings import mailer_config
 
@@ -32,7 +33,8 @@ def queue(settings, transactional_db):
     settings.EMAIL_RETRY_BASE_SECONDS = 0
     settings.MAILERS = {"default": {"BACKEND": "auth_flow.tests.fakes.ScriptedBackend"}}
     ScriptedBackend.reset()
-    return DBTaskResult.objects
+    # The emails' tasks; workers also keep a pruning task queued (tested on its own).
+    return DBTaskResult.objects.exclude(task_path=task_results_prune.module_path)
 
 
 def run_worker() -> None:
@@ -324,3 +326,26 @@ def test_mailgun_503s_are_retried_and_the_third_call_delivers(
         (TaskResultStatus.SUCCESSFUL, "attempt 2 failed (AnymailRequestsAPIError); retry queued"),
         (TaskResultStatus.SUCCESSFUL, "sent on attempt 3"),
     ]
+
+
+def test_old_task_results_are_pruned_by_the_workers_without_cron(client, queue, user, settings):
+    settings.TASK_RESULT_RETENTION_DAYS = 7
+    request_reset(client, user.email)
+    request_reset(client, "nobody@example.com")
+    run_worker()  # the worker queues the first pruning when it starts, and runs them
+    old, recent = queue.filter(task_path__endswith="password_reset_send").order_by("pk")
+    queue.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(days=8))
+    DBTaskResult.objects.filter(task_path=task_results_prune.module_path).update(
+        run_after=timezone.now()
+    )
+
+    run_worker()
+
+    sends = queue.filter(task_path__endswith="password_reset_send")
+    assert list(sends.values_list("pk", flat=True)) == [recent.pk]
+    # One pruning always waits for the next hour; it never multiplies.
+    waiting = DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY, task_path=task_results_prune.module_path
+    )
+    assert waiting.count() == 1
+    assert waiting.get().run_after > timezone.now() + timedelta(minutes=59)

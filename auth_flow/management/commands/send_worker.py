@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from auth_flow.tasks import tasks_requeue_abandoned
+from auth_flow.tasks import task_results_prune_schedule, tasks_requeue_abandoned
 
 
 class Command(DbWorkerCommand):
@@ -16,4 +16,6 @@ class Command(DbWorkerCommand):
             worker_id=options["worker_id"],
             stale_after=timedelta(seconds=settings.TASK_STALE_AFTER_SECONDS),
         )
+        # Old task results (addresses, IPs) are deleted by a task that queues itself.
+        task_results_prune_schedule(delay=timedelta(0))
         super().handle(*args, **options)
