@@ -8,6 +8,8 @@ from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from auth_flow.models import User
 from auth_flow.tests.conftest import reset_link_from
@@ -234,7 +236,9 @@ def test_junk_reset_links_show_the_friendly_page(client, user, uidb64, token):
 
 
 def test_posting_to_an_invalid_link_changes_nothing(client, user, password):
-    url = reverse("password_reset_confirm", kwargs={"uidb64": "MQ", "token": "set-password"})
+    # The real account's uid, with the set-password step but no token behind it.
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    url = reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": "set-password"})
 
     response = client.post(url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
 
@@ -248,8 +252,9 @@ def test_posting_to_an_invalid_link_changes_nothing(client, user, password):
 
 def test_password_change_keeps_this_session_and_ends_the_others(user, password, mailoutbox):
     here, elsewhere = Client(), Client()
-    here.login(username="alice", password=password)
-    elsewhere.login(username="alice", password=password)
+    assert here.login(username="alice", password=password)
+    assert elsewhere.login(username="alice", password=password)
+    assert elsewhere.get(reverse("password_change")).status_code == HTTPStatus.OK
 
     response = here.post(
         reverse("password_change"),
@@ -370,19 +375,33 @@ def test_wrong_methods_are_refused_not_crashed(client_logged_in, name, method):
     assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
 
 
-@pytest.mark.parametrize("name", ["login", "signup", "password_reset", "password_change"])
-def test_empty_and_huge_posts_are_form_errors(client_logged_in, name):
+FORM_FIELDS = {
+    "login": ("username", "password"),
+    "signup": ("username", "email", "password1", "password2"),
+    "password_reset": ("email",),
+    "password_change": ("old_password", "new_password1", "new_password2"),
+}
+
+
+@pytest.mark.parametrize("name", list(FORM_FIELDS))
+def test_empty_and_huge_posts_are_answered_not_crashed(client_logged_in, name, settings):
     if name in {"login", "signup"}:
         client_logged_in.logout()
+    fields = FORM_FIELDS[name]
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    # Each form's own fields, filled to just under Django's upload limit, then over it.
+    under = {field: "a" * (limit // len(fields) - 200) for field in fields}
+    over = {field: "a" * (limit // len(fields) + 200) for field in fields}
 
     empty = client_logged_in.post(reverse(name), {})
-    huge = client_logged_in.post(
-        reverse(name), {field: "\u2603" * 20_000 for field in ("username", "email", "password1")}
-    )
+    huge = client_logged_in.post(reverse(name), under)
+    too_big = client_logged_in.post(reverse(name), over)
 
     for response in (empty, huge):
         assert response.status_code == HTTPStatus.OK
         assert b"is-invalid" in response.content or b"alert" in response.content
+    assert too_big.status_code == HTTPStatus.BAD_REQUEST
+    assert b"<html" in too_big.content  # the site's own 400 page, not a traceback
 
 
 def test_an_expired_link_shows_the_friendly_page(client, user, reset_path, settings):
@@ -415,7 +434,8 @@ def test_unknown_pages_get_the_site_404(client, db):
 
 def test_a_reset_logs_out_every_other_session(client, user, password, mailoutbox):
     elsewhere = Client()
-    elsewhere.login(username="alice", password=password)
+    assert elsewhere.login(username="alice", password=password)
+    assert elsewhere.get(reverse("password_change")).status_code == HTTPStatus.OK
     client.post(reverse("password_reset"), {"email": user.email})
     set_password_url = client.get(reset_link_from(mailoutbox[0]))["Location"]
 
