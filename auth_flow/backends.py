@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
+from auth_flow.models import email_canonicalize
 from auth_flow.ratelimit import (
     Rate,
     client_ip,
@@ -32,7 +33,7 @@ def login_identifier_key(identifier: str) -> str:
     Not by account: then a lock on "alice" after failures on her email address would
     tell an attacker that the two belong together.
     """
-    return identifier.strip().casefold()
+    return email_canonicalize(identifier)
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -63,7 +64,8 @@ class UsernameOrEmailBackend(ModelBackend):
     def authenticate_identifier(self, request, *, username: str, password: str):
         if "@" in username:
             user_model = get_user_model()
-            user = user_model._default_manager.filter(email__iexact=username).first()
+            canonical = email_canonicalize(username)
+            user = user_model._default_manager.filter(email_canonical=canonical).first()
             if user is not None:
                 username = user.get_username()
             # Otherwise it may be a username with an @ in it (made before signup

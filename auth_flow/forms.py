@@ -3,7 +3,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model, password_validation
 
-from auth_flow.models import User
+from auth_flow.models import User, email_canonicalize
 from auth_flow.services import password_reset_request, request_meta
 
 
@@ -31,7 +31,18 @@ class SignupForm(auth_forms.UserCreationForm):
         return username
 
     def clean_email(self) -> str:
-        return User.objects.normalize_email(self.cleaned_data["email"])
+        email = User.objects.normalize_email(self.cleaned_data["email"])
+        local = email.rpartition("@")[0]
+        # Look-alike letters (the long s, the ff ligature, Cyrillic a) spell another
+        # address to a person and the same one to a mail server; few mailboxes need them.
+        if not local.isascii():
+            raise forms.ValidationError(
+                "Use an address whose part before the @ has only ASCII letters, digits "
+                "and punctuation."
+            )
+        if User.objects.filter(email_canonical=email_canonicalize(email)).exists():
+            raise forms.ValidationError("An account with this email address already exists.")
+        return email
 
 
 class ThrottledLoginMixin:

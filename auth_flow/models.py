@@ -1,17 +1,32 @@
+import unicodedata
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
 from auth_flow.email_catalog import EMAIL_KINDS, EmailKind
 from auth_flow.placeholders import copy_problems
 
 
+def email_canonicalize(email: str) -> str:
+    """Return the one spelling of an address that every look-up and limit uses.
+
+    NFKC then casefold (Unicode TR 36, as Django compares reset addresses): `\u017fam@`
+    (a long s), `SAM@` and `sam@` are one address, so none can block or multiply another.
+    """
+    return unicodedata.normalize("NFKC", email.strip()).casefold()
+
+
 class User(AbstractUser):
-    """Hold an account whose email address is unique whatever its case."""
+    """Hold an account whose email address is unique in its canonical spelling."""
 
     email = models.EmailField("email address", max_length=254)
+    # Kept by save(); unique, and what log-in, reset and signup look addresses up by.
+    # NULL, not "", where an older account already holds the address (migration 0005).
+    email_canonical = models.CharField(  # noqa: DJ001
+        max_length=254, unique=True, null=True, editable=False
+    )
 
     objects = UserManager()
 
@@ -19,17 +34,17 @@ class User(AbstractUser):
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
-        constraints = [
-            models.UniqueConstraint(
-                Lower("email"),
-                name="user_email_ci_unique",
-                violation_error_message="An account with this email address already exists.",
-            ),
-        ]
 
     def clean(self):
         super().clean()
         self.email = type(self).objects.normalize_email(self.email)
+
+    def save(self, *args, **kwargs):
+        self.email_canonical = email_canonicalize(self.email) or None
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "email" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "email_canonical"}
+        super().save(*args, **kwargs)
 
 
 class UndeliverableAddress(models.Model):

@@ -15,6 +15,7 @@ from django.tasks import Task, TaskResultStatus, task
 from django.utils import timezone
 
 from auth_flow import emails
+from auth_flow.models import email_canonicalize
 from auth_flow.ratelimit import Rate, rate_limit_hit
 
 logger = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def password_reset_send(*, email: str, meta: dict, attempt: int = 1) -> str:
     # Counted once per request, not per retry: a flaky provider must not use up the cap.
     rate = Rate.parse(settings.RATE_LIMITS["reset_email_per_address"])
     if attempt == 1 and rate_limit_hit(
-        scope="reset_email_per_address", key=email.strip().lower(), rate=rate
+        scope="reset_email_per_address", key=email_canonicalize(email), rate=rate
     ):
         logger.warning("Password reset skipped: the address is over its reset-email limit.")
         return "skipped: the address is over its reset-email limit"
