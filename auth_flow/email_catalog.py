@@ -123,6 +123,63 @@ PASSWORD_RESET_UNKNOWN = EmailKind(
     ),
 )
 
+EMAIL_VERIFICATION = EmailKind(
+    name="email_verification",
+    title="Confirm a new account's address",
+    description="Sent after someone signs up with an address no account uses yet.",
+    placeholders=(
+        USERNAME,
+        SITE_NAME,
+        Placeholder("expires_in", "How long the link stays valid", "1\xa0hour"),
+        Placeholder("expires_at", "When the link stops working", "24 November 2026, 19:30 UTC"),
+        _when("When the account was created"),
+        IP,
+        BROWSER,
+    ),
+    subject="Confirm your email address for {{ site_name }}",
+    body=(
+        "Hello {{ username }},\n\n"
+        "Someone created a {{ site_name }} account with this email address. If it was you, "
+        "confirm the address with the button below to start using your account. The link "
+        "works once and expires in {{ expires_in }} (at {{ expires_at }}).\n\n"
+        "[button]\n\n"
+        "The account was created on {{ requested_at }} from IP address {{ ip }} using "
+        "{{ browser }}.\n\n"
+        "If this wasn't you, ignore this email: the account stays inactive and nobody can "
+        "use it."
+    ),
+    button="Confirm my email address",
+)
+
+SIGNUP_EXISTING = EmailKind(
+    name="signup_existing",
+    title="Sign-up with an address that has an account",
+    description=(
+        "Sent to an account's owner when someone signs up with its address (the sign-up "
+        "page answers as for any address, so it never tells who has an account)."
+    ),
+    placeholders=(USERNAME, SITE_NAME, _when("When the sign-up was tried"), IP, BROWSER),
+    subject="Someone tried to sign up to {{ site_name }} with your address",
+    body=(
+        "Hello {{ username }},\n\n"
+        "Someone tried to create a new {{ site_name }} account with this email address on "
+        "{{ requested_at }} from IP address {{ ip }} using {{ browser }}. You already have "
+        "an account, so nothing was created or changed.\n\n"
+        "If it was you, log in with your username, {{ username }}, or with this email "
+        "address. Forgot your password? Choose a new one with the button below.\n\n"
+        "[button]\n\n"
+        "If this wasn't you, ignore this email: your account is as it was."
+    ),
+    button="Reset your password",
+)
+
 EMAIL_KINDS: dict[str, EmailKind] = {
-    kind.name: kind for kind in (PASSWORD_RESET, PASSWORD_CHANGED, PASSWORD_RESET_UNKNOWN)
+    kind.name: kind
+    for kind in (
+        PASSWORD_RESET,
+        PASSWORD_CHANGED,
+        PASSWORD_RESET_UNKNOWN,
+        EMAIL_VERIFICATION,
+        SIGNUP_EXISTING,
+    )
 }

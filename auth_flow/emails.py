@@ -25,11 +25,14 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.timesince import timeuntil
 
 from auth_flow.email_catalog import EMAIL_KINDS, EmailKind
 from auth_flow.models import EmailCopy, UndeliverableAddress, email_canonicalize
 from auth_flow.placeholders import BUTTON, copy_problems, text_fill
+from auth_flow.tokens import email_verification_token
 
 logger = logging.getLogger(__name__)
 
@@ -284,6 +287,47 @@ def password_changed_email_send(*, user_id: int, meta: dict[str, Any]) -> None:
         return
     email_send(
         name="password_changed",
+        to=user.email,
+        values={"username": user.get_username(), **request_context(meta=meta)},
+        action_url=settings.SITE_URL + reverse("password_reset"),
+    )
+
+
+def email_verification_send(*, user_id: int, meta: dict[str, Any]) -> None:
+    """Email a new, inactive account a one-time link that confirms its address."""
+    user = get_user_model()._default_manager.filter(pk=user_id, is_active=False).first()
+    if user is None or not user.email:
+        return  # confirmed meanwhile, or gone
+    path = reverse(
+        "email_verify",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": email_verification_token.make_token(user),
+        },
+    )
+    email_send(
+        name="email_verification",
+        to=user.email,
+        values={
+            "username": user.get_username(),
+            **password_reset_expiry(),
+            **request_context(meta=meta),
+        },
+        action_url=settings.SITE_URL + path,
+    )
+
+
+def signup_existing_email_send(*, user_id: int, meta: dict[str, Any]) -> None:
+    """Tell an account's owner that someone tried to sign up with its address."""
+    user = get_user_model()._default_manager.filter(pk=user_id).first()
+    if user is None or not user.email:
+        return
+    if not user.is_active:
+        # Never confirmed: the owner most likely lost the first link; send a new one.
+        email_verification_send(user_id=user_id, meta=meta)
+        return
+    email_send(
+        name="signup_existing",
         to=user.email,
         values={"username": user.get_username(), **request_context(meta=meta)},
         action_url=settings.SITE_URL + reverse("password_reset"),

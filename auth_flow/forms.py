@@ -3,7 +3,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model, password_validation
 
-from auth_flow.models import User, email_canonicalize
+from auth_flow.models import User
 from auth_flow.services import password_reset_request, request_meta
 
 
@@ -24,7 +24,7 @@ class SignupForm(auth_forms.UserCreationForm):
     def clean_username(self) -> str:
         username = super().clean_username()
         # Log-in reads an identifier with an @ as an email address first.
-        if "@" in username:
+        if username and "@" in username:
             raise forms.ValidationError(
                 "Usernames can't contain @ (log in with your email address instead)."
             )
@@ -40,8 +40,7 @@ class SignupForm(auth_forms.UserCreationForm):
                 "Use an address whose part before the @ has only ASCII letters, digits "
                 "and punctuation."
             )
-        if User.objects.filter(email_canonical=email_canonicalize(email)).exists():
-            raise forms.ValidationError("An account with this email address already exists.")
+        # Whether an account has it is never said here: see services.account_signup.
         return email
 
 

@@ -99,6 +99,28 @@ def password_changed_send(*, user_id: int, meta: dict, attempt: int = 1) -> str:
 
 
 @task
+def email_verification_send(*, user_id: int, meta: dict, attempt: int = 1) -> str:
+    """Email a new account the link that confirms its address."""
+    return send_with_retry(
+        task_=email_verification_send,
+        attempt=attempt,
+        kwargs={"user_id": user_id, "meta": meta},
+        send=lambda: emails.email_verification_send(user_id=user_id, meta=meta),
+    )
+
+
+@task
+def signup_existing_send(*, user_id: int, meta: dict, attempt: int = 1) -> str:
+    """Tell an account's owner that someone tried to sign up with its address."""
+    return send_with_retry(
+        task_=signup_existing_send,
+        attempt=attempt,
+        kwargs={"user_id": user_id, "meta": meta},
+        send=lambda: emails.signup_existing_email_send(user_id=user_id, meta=meta),
+    )
+
+
+@task
 def copy_test_send(
     *, name: str, subject: str, body: str, button: str, to: str, attempt: int = 1
 ) -> str:

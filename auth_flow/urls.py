@@ -5,6 +5,12 @@ from auth_flow import views
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("accounts/signup/", views.SignupView.as_view(), name="signup"),
+    path("accounts/signup/done/", views.SignupDoneView.as_view(), name="signup_done"),
+    path(
+        "accounts/verify/<uidb64>/<token>/",
+        views.EmailVerifyView.as_view(),
+        name="email_verify",
+    ),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path(

@@ -5,11 +5,13 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse_lazy
 from django.utils.cache import patch_vary_headers
-from django.views.generic import CreateView, TemplateView
+from django.utils.http import urlsafe_base64_decode
+from django.views.generic import FormView, TemplateView
 from django_htmx.http import HttpResponseLocation
 
 from auth_flow.emails import password_reset_expiry
@@ -21,8 +23,15 @@ from auth_flow.forms import (
     SetPasswordForm,
     SignupForm,
 )
+from auth_flow.models import User
 from auth_flow.ratelimit import Rate, client_ip, rate_limit_hit
-from auth_flow.services import password_change_notify, request_meta
+from auth_flow.services import (
+    UsernameTaken,
+    account_signup,
+    password_change_notify,
+    request_meta,
+)
+from auth_flow.tokens import email_verification_token
 
 
 class HtmxPartialMixin:
@@ -95,20 +104,112 @@ class HomeView(HtmxPartialMixin, TemplateView):
     extra_context = {"title": "Your account"}
 
 
-class SignupView(RateLimitMixin, HtmxPartialMixin, CreateView):
+class SignupView(RateLimitMixin, HtmxPartialMixin, FormView):
     rate_limit_scope = "signup"
     form_class = SignupForm
     template_name = "registration/signup.html"
-    success_url = reverse_lazy("home")
+    success_url = reverse_lazy("signup_done")
     extra_context = {"title": "Create an account"}
-    swap_on_success = False
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        login(self.request, self.object, backend="auth_flow.backends.UsernameOrEmailBackend")
-        messages.success(
-            self.request, f"Welcome, {self.object.get_username()}! You are logged in."
+        try:
+            account_signup(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                meta=request_meta(request=self.request),
+            )
+        except UsernameTaken:
+            form.add_error("username", "A user with that username already exists.")
+            return self.form_invalid(form)
+        # The same answer whether or not the address has an account.
+        return super().form_valid(form)
+
+
+class SignupDoneView(HtmxPartialMixin, TemplateView):
+    template_name = "registration/signup_done.html"
+    extra_context = {"title": "Check your email"}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**password_reset_expiry(), **kwargs)
+
+
+class EmailVerifyView(HtmxPartialMixin, TemplateView):
+    """Confirm a new account's address from its one-time link, and log it in.
+
+    Like the reset link: the token leaves the URL at once (into a signed cookie scoped
+    to this account's links, never the session table), the token URL sends no Referer,
+    and confirming takes a POST, so a mail scanner fetching the link confirms nothing.
+    """
+
+    template_name = "registration/email_verify.html"
+    confirm_url_token = "confirm"
+    token_cookie = "verify_token"
+    token_cookie_salt = "auth_flow.verify_token"
+
+    def account(self, uidb64: str):
+        try:
+            pk = urlsafe_base64_decode(uidb64).decode()
+            return User._default_manager.get(pk=pk, is_active=False)
+        except (ValueError, TypeError, OverflowError, User.DoesNotExist, ValidationError):
+            return None
+
+    def cookie_path(self) -> str:
+        return self.request.path.rstrip("/").rsplit("/", 1)[0] + "/"
+
+    def valid_token(self, user, token: str | None) -> bool:
+        return bool(user and token and email_verification_token.check_token(user, token))
+
+    def page(self, *, validlink: bool, status: int = HTTPStatus.OK):
+        title = "Confirm your email address" if validlink else "This link can't be used"
+        context = self.get_context_data(validlink=validlink, title=title)
+        return self.render_to_response(context, status=status)
+
+    def get(self, request, uidb64: str, token: str):
+        user = self.account(uidb64)
+        if token != self.confirm_url_token:
+            if self.valid_token(user, token):
+                response = redirect("email_verify", uidb64=uidb64, token=self.confirm_url_token)
+                response.set_signed_cookie(
+                    self.token_cookie,
+                    token,
+                    salt=self.token_cookie_salt,
+                    path=self.cookie_path(),
+                    secure=settings.SESSION_COOKIE_SECURE,
+                    httponly=True,
+                    samesite="Lax",  # sent on the redirect after a click in a mail client
+                )
+            else:
+                response = self.page(validlink=False)
+            # This URL holds the token: it must never leave in a Referer.
+            response.headers["Referrer-Policy"] = "no-referrer"
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        token = request.get_signed_cookie(
+            self.token_cookie, default=None, salt=self.token_cookie_salt
         )
+        return self.page(validlink=self.valid_token(user, token))
+
+    def post(self, request, uidb64: str, token: str):
+        user = self.account(uidb64)
+        cookie = request.get_signed_cookie(
+            self.token_cookie, default=None, salt=self.token_cookie_salt
+        )
+        # Compare-and-set: of two confirmations at once, one activates the account.
+        if (
+            token != self.confirm_url_token
+            or not self.valid_token(user, cookie)
+            or not User._default_manager.filter(pk=user.pk, is_active=False).update(is_active=True)
+        ):
+            response = self.page(validlink=False)
+        else:
+            user.is_active = True
+            login(request, user, backend="auth_flow.backends.UsernameOrEmailBackend")
+            messages.success(
+                request, f"Your email address is confirmed. Welcome, {user.get_username()}!"
+            )
+            response = redirect("home")
+        response.delete_cookie(self.token_cookie, path=self.cookie_path())
         return response
 
 

@@ -14,11 +14,14 @@ def label(text: str) -> re.Pattern:
     return re.compile(rf"^\s*{re.escape(text)}\s*\*?\s*$")
 
 
-def reset_link(mailoutbox, live_server_url: str) -> str:
-    body = mailoutbox[-1].body
-    match = re.search(rf"{re.escape(live_server_url)}/accounts/reset/\S+/", body)
-    assert match, body
+def link_from(message, live_server_url: str, prefix: str) -> str:
+    match = re.search(rf"{re.escape(live_server_url)}{prefix}\S+/", message.body)
+    assert match, message.body
     return match.group(0)
+
+
+def reset_link(mailoutbox, live_server_url: str) -> str:
+    return link_from(mailoutbox[-1], live_server_url, "/accounts/reset/")
 
 
 def log_in(page: Page, *, username: str, password: str) -> None:
@@ -36,7 +39,16 @@ def test_sign_up_forget_and_reset_password(page: Page, live_server, mailoutbox, 
     page.get_by_label(label("Password")).fill(PASSWORD)
     page.get_by_label(label("Password confirmation")).fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+
+    # The account works once its owner confirms the address from the emailed link.
+    (confirmation,) = mailoutbox
+    page.goto(link_from(confirmation, live_server.url, "/accounts/verify/"))
+    expect(page).to_have_url(re.compile(r"/accounts/verify/[^/]+/confirm/$"))
+    page.get_by_role("button", name="Confirm my email address").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello, carol")
+    expect(page.get_by_role("main")).to_contain_text("Your email address is confirmed.")
+    mailoutbox.clear()
 
     page.get_by_role("navigation").get_by_role("button", name="Log out").click()
     expect(page.get_by_role("alert")).to_have_text("You are logged out.")

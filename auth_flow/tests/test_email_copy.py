@@ -188,12 +188,14 @@ def test_the_real_worker_process_sends_the_edited_copy(client, user, settings, t
     assert "https://accounts.example.com/accounts/reset/" in text
 
 
-def test_the_migration_ships_the_catalogues_default_copy():
+def test_the_migrations_ship_the_catalogues_default_copy():
     from importlib import import_module
 
-    migration = import_module("auth_flow.migrations.0004_email_copy_defaults_marketing_group")
+    shipped = {}
+    for name in ("0004_email_copy_defaults_marketing_group", "0007_signup_email_copy"):
+        shipped |= import_module(f"auth_flow.migrations.{name}").COPY
 
     assert {
         kind.name: {"subject": kind.subject, "body": kind.body, "button": kind.button}
         for kind in EMAIL_KINDS.values()
-    } == migration.COPY
+    } == shipped

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from auth_flow.models import User
 from auth_flow.tests.conftest import reset_link_from
 
 NEW_PASSWORD = "a-brand-new-passphrase-42"
@@ -301,39 +300,6 @@ def test_htmx_post_with_an_expired_session_navigates_to_login(client):
 
 
 # Sign up, log in, log out -------------------------------------------------------------
-
-
-def test_signup_logs_the_new_account_in(any_client, mode):
-    response = any_client.post(
-        reverse("signup"),
-        {
-            "username": "bob",
-            "email": "Bob@Example.COM",
-            "password1": NEW_PASSWORD,
-            "password2": NEW_PASSWORD,
-        },
-    )
-
-    target = response["HX-Redirect"] if mode == "htmx" else response["Location"]
-    assert target == reverse("home")
-    assert User.objects.get(username="bob").email == "Bob@example.com"
-    assert b"Hello, bob" in any_client.get(reverse("home")).content
-
-
-def test_signup_refuses_an_email_that_differs_only_in_case(client, user):
-    response = client.post(
-        reverse("signup"),
-        {
-            "username": "mallory",
-            "email": "ALICE@example.com",
-            "password1": NEW_PASSWORD,
-            "password2": NEW_PASSWORD,
-        },
-    )
-
-    assert response.status_code == HTTPStatus.OK
-    assert b"An account with this email address already exists." in response.content
-    assert not User.objects.filter(username="mallory").exists()
 
 
 @pytest.mark.parametrize("login_as", ["alice", "alice@example.com", "ALICE@EXAMPLE.COM"])
