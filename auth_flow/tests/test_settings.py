@@ -98,3 +98,19 @@ def test_deploy_check_refuses_the_console_provider(settings):
     assert [error.id for error in check_email_provider(None)] == ["auth_flow.E001"]
     settings.EMAIL_PROVIDER = "mailgun"
     assert check_email_provider(None) == []
+
+
+def test_sqlite_is_tuned_for_a_web_server_and_a_worker(db):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite settings only")
+    with connection.cursor() as cursor:
+        journal = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+        synchronous = cursor.execute("PRAGMA synchronous").fetchone()[0]
+        busy = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
+
+    assert journal == "wal"
+    assert synchronous == 1  # NORMAL
+    assert busy == 20_000
+    assert connection.transaction_mode == "IMMEDIATE"
