@@ -7,6 +7,7 @@ up and makes tokens itself, so no reset token or link is ever stored in the queu
 import logging
 import smtplib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused, AnymailRequestsAPIError
@@ -131,6 +132,39 @@ def copy_test_send(
         attempt=attempt,
         kwargs=kwargs,
         send=lambda: emails.copy_test_send(**kwargs),
+    )
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """Say how the email queue is doing, with no address or secret in it."""
+
+    waiting: int
+    oldest_waiting_seconds: int
+    retries_scheduled: int
+    running: int
+    failed_last_hour: int
+
+
+def queue_status() -> QueueStatus:
+    """Count what waits, runs and failed in the email queue."""
+    from django_tasks_db.models import DBTaskResult
+
+    now = timezone.now()
+    ready = DBTaskResult.objects.ready()
+    oldest = ready.order_by("enqueued_at").values_list("enqueued_at", flat=True).first()
+    return QueueStatus(
+        waiting=ready.count(),
+        oldest_waiting_seconds=int((now - oldest).total_seconds()) if oldest else 0,
+        retries_scheduled=DBTaskResult.objects.filter(
+            status=TaskResultStatus.READY, run_after__gt=now
+        )
+        .exclude(task_path=task_results_prune.module_path)
+        .count(),
+        running=DBTaskResult.objects.running().count(),
+        failed_last_hour=DBTaskResult.objects.failed()
+        .filter(finished_at__gte=now - timedelta(hours=1))
+        .count(),
     )
 
 

@@ -4,6 +4,7 @@ from auth_flow import views
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
+    path("health/", views.HealthView.as_view(), name="health"),
     path("accounts/signup/", views.SignupView.as_view(), name="signup"),
     path("accounts/signup/done/", views.SignupDoneView.as_view(), name="signup_done"),
     path(

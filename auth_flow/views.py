@@ -6,12 +6,16 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse_lazy
 from django.utils.cache import patch_vary_headers
+from django.utils.decorators import method_decorator
 from django.utils.http import urlsafe_base64_decode
-from django.views.generic import FormView, TemplateView
+from django.views.decorators.cache import never_cache
+from django.views.generic import FormView, TemplateView, View
 from django_htmx.http import HttpResponseLocation
 
 from auth_flow.emails import password_reset_expiry
@@ -31,6 +35,7 @@ from auth_flow.services import (
     password_change_notify,
     request_meta,
 )
+from auth_flow.tasks import queue_status
 from auth_flow.tokens import email_verification_token
 
 
@@ -331,3 +336,23 @@ class PasswordResetConfirmView(HtmxPartialMixin, auth_views.PasswordResetConfirm
 
 class PasswordResetCompleteView(HtmxPartialMixin, auth_views.PasswordResetCompleteView):
     pass
+
+
+@method_decorator(never_cache, name="dispatch")
+class HealthView(View):
+    """Answer a load balancer: 200 with the queue's depth, 503 when the database is down."""
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request):
+        try:
+            status = queue_status()
+        except DatabaseError:
+            return JsonResponse({"db": "error"}, status=HTTPStatus.SERVICE_UNAVAILABLE)
+        return JsonResponse(
+            {
+                "db": "ok",
+                "queue_waiting": status.waiting,
+                "oldest_waiting_seconds": status.oldest_waiting_seconds,
+            }
+        )

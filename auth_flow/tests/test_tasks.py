@@ -385,3 +385,32 @@ def test_old_task_results_are_pruned_by_the_workers_without_cron(client, queue, 
     )
     assert waiting.count() == 1
     assert waiting.get().run_after > timezone.now() + timedelta(minutes=59)
+
+
+def test_health_and_send_status_show_the_queue_without_addresses(client, queue, user):
+    from io import StringIO
+    from unittest import mock
+
+    from django.db import DatabaseError
+
+    request_reset(client, user.email)
+    request_reset(client, "nobody@example.com")
+    queue.filter(task_path__endswith="password_reset_send").update(
+        enqueued_at=timezone.now() - timedelta(seconds=42)
+    )
+
+    health = client.get(reverse("health"))
+    out = StringIO()
+    call_command("send_status", stdout=out)
+
+    assert health.status_code == 200
+    body = health.json()
+    assert (body["db"], body["queue_waiting"]) == ("ok", 2)
+    assert 42 <= body["oldest_waiting_seconds"] <= 45
+    assert "no-cache" in health["Cache-Control"]
+    assert re.search(r"waiting: 2 \(oldest 4[2-5] s\)", out.getvalue())
+    assert "@" not in health.content.decode() + out.getvalue()
+    with mock.patch("auth_flow.views.queue_status", side_effect=DatabaseError):
+        down = client.get(reverse("health"))
+    assert down.status_code == 503
+    assert down.json() == {"db": "error"}
