@@ -8,8 +8,11 @@ place the email's link appears, so copy can never move a token anywhere. The bod
 written once and becomes both the text part and the HTML part.
 """
 
+import contextlib
 import dataclasses
 import logging
+import smtplib
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +23,7 @@ from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -134,7 +137,51 @@ def rendered_send(*, rendered: RenderedEmail, to: str, name: str) -> None:
         to=[to],
     )
     message.attach_alternative(rendered.html, "text/html")
-    message.send()
+    message_deliver(message=message)
+
+
+# One open connection to the provider per thread (the worker's sending threads each keep
+# theirs): an SMTP handshake, or anymail's HTTP session, once rather than per message.
+_provider = threading.local()
+# A connection the provider closed while it idled fails like this; try once more, fresh.
+STALE_CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+def _thread_mailer():
+    """Return this thread's open mailer, and whether it was used before."""
+    config = mailers.settings.get("default")
+    mailer = getattr(_provider, "mailer", None)
+    if mailer is not None and _provider.config is config:
+        return mailer, True
+    mailer = mailers.default
+    mailer.open()
+    _provider.mailer, _provider.config = mailer, config
+    return mailer, False
+
+
+def _thread_mailer_drop() -> None:
+    mailer, _provider.mailer = getattr(_provider, "mailer", None), None
+    if mailer is not None:
+        with contextlib.suppress(Exception):
+            mailer.close()
+
+
+def message_deliver(*, message: EmailMultiAlternatives) -> None:
+    """Send a message over this thread's provider connection, opening one when needed."""
+    mailer, reused = _thread_mailer()
+    try:
+        mailer.send_messages([message])
+        return
+    except Exception as error:
+        _thread_mailer_drop()  # never reuse a connection that failed
+        if not (reused and isinstance(error, STALE_CONNECTION_ERRORS)):
+            raise
+    mailer, _ = _thread_mailer()
+    try:
+        mailer.send_messages([message])
+    except Exception:
+        _thread_mailer_drop()
+        raise
 
 
 def email_send(*, name: str, to: str, values: Mapping[str, str], action_url: str = "") -> None:

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import contextlib
 import threading
+import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -20,6 +21,9 @@ class SmtpSink:
     hang: bool = False
     messages: list[EmailMessage] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)
+    # When each message was accepted (time.time()), in the order of `messages`.
+    accepted_at: list[float] = field(default_factory=list)
+    connections: int = 0
     port: int = 0
 
     def start(self) -> "SmtpSink":
@@ -48,6 +52,7 @@ class SmtpSink:
         self._loop.call_soon_threadsafe(self._server.close)
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.connections += 1
         if self.hang:
             # A provider that accepted the connection and then went silent.
             await reader.read()
@@ -77,6 +82,7 @@ class SmtpSink:
                         data += chunk[1:] if chunk.startswith(b"..") else chunk
                     await asyncio.sleep(self.delay)
                     self.messages.append(message_from_bytes(bytes(data), policy=policy.default))
+                    self.accepted_at.append(time.time())
                     await reply("250 2.0.0 Ok: queued")
                 elif verb == "QUIT":
                     await reply("221 2.0.0 Bye")

@@ -198,20 +198,47 @@ def task_results_prune_schedule(*, delay: timedelta) -> None:
         task_results_prune.using(run_after=timezone.now() + delay).enqueue()
 
 
-def tasks_requeue_abandoned(*, worker_id: str, stale_after: timedelta) -> int:
-    """Put back in the queue the tasks a killed worker left marked as running."""
+def tasks_requeue_abandoned(*, worker_id: str | None, stale_after: timedelta) -> int:
+    """Put back in the queue the tasks a killed worker left marked as running.
+
+    Its own (by id, when a restarted worker has the same one) at once; anyone's once
+    they have been running longer than `stale_after`.
+    """
     from django_tasks_db.models import DBTaskResult
 
     cutoff = timezone.now() - stale_after
     abandoned = [
         result.pk
         for result in DBTaskResult.objects.running()
-        if (result.worker_ids and result.worker_ids[-1] == worker_id)
+        if (worker_id and result.worker_ids and _of_worker(result.worker_ids[-1], worker_id))
         or (result.started_at and result.started_at <= cutoff)
     ]
-    if abandoned:
-        DBTaskResult.objects.filter(pk__in=abandoned).update(
+    return _tasks_requeue(abandoned, why="left running by a stopped worker")
+
+
+def _of_worker(thread_id: str, worker_id: str) -> bool:
+    # A worker's threads are "<worker id>-<n>" (auth_flow.worker.WorkerPool).
+    return thread_id == worker_id or thread_id.startswith(f"{worker_id}-")
+
+
+def tasks_give_back(*, worker_ids: set[str]) -> int:
+    """Put back in the queue the tasks these workers hold (they are stopping now)."""
+    from django_tasks_db.models import DBTaskResult
+
+    held = [
+        result.pk
+        for result in DBTaskResult.objects.running()
+        if result.worker_ids and result.worker_ids[-1] in worker_ids
+    ]
+    return _tasks_requeue(held, why="given back by a worker stopping mid-send")
+
+
+def _tasks_requeue(pks: list, *, why: str) -> int:
+    from django_tasks_db.models import DBTaskResult
+
+    if pks:
+        DBTaskResult.objects.filter(pk__in=pks, status=TaskResultStatus.RUNNING).update(
             status=TaskResultStatus.READY, started_at=None
         )
-        logger.warning("Re-queued %d task(s) left running by a stopped worker.", len(abandoned))
-    return len(abandoned)
+        logger.warning("Re-queued %d task(s) %s.", len(pks), why)
+    return len(pks)

@@ -251,6 +251,9 @@ ANYMAIL = {
 # A durable queue in the site's own database: SQLite locally, PostgreSQL in production.
 # `manage.py send_worker` runs it (make run starts one beside the web server).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Emails the worker sends at once (threads, each with its own database and provider
+# connection); `send_worker --concurrency` overrides it.
+EMAIL_WORKER_CONCURRENCY = int(os.environ.get("EMAIL_WORKER_CONCURRENCY") or 16)
 # Delivery retries: transient failures wait RETRY_BASE * 2**attempt seconds.
 EMAIL_SEND_ATTEMPTS = int(os.environ.get("EMAIL_SEND_ATTEMPTS") or 5)
 EMAIL_RETRY_BASE_SECONDS = float(os.environ.get("EMAIL_RETRY_BASE_SECONDS") or 30)

@@ -3,6 +3,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from unittest import mock
@@ -48,6 +49,7 @@ def run_worker() -> None:
         worker_id=WORKER_ID,
         interval=0,
         verbosity=0,
+        concurrency=1,  # in order, so scripted failures meet the attempts they target
     )
 
 
@@ -209,7 +211,9 @@ def test_which_errors_are_retried(error, transient):
     assert error_is_transient(error=error) is transient
 
 
-def worker_process(*, smtp_port: int) -> subprocess.Popen:
+def worker_process(
+    *, smtp_port: int, worker_id: str = WORKER_ID, concurrency: int = 4, **env_extra: str
+) -> subprocess.Popen:
     """Start `manage.py send_worker` against the test database, sending by SMTP."""
     db = connection.settings_dict  # the test database, which the worker must share
     if db["ENGINE"] == "django.db.backends.sqlite3":
@@ -228,14 +232,18 @@ def worker_process(*, smtp_port: int) -> subprocess.Popen:
         "EMAIL_PORT": str(smtp_port),
         "EMAIL_USE_TLS": "0",
         "SITE_URL": "https://accounts.example.com",
+        **env_extra,
     }
-    return subprocess.Popen(
+    log = tempfile.NamedTemporaryFile(prefix="worker-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(
         [
             sys.executable,
             "manage.py",
             "send_worker",
             "--worker-id",
-            WORKER_ID,
+            worker_id,
+            "--concurrency",
+            str(concurrency),
             "--no-reload",
             "--no-startup-delay",
             "--interval",
@@ -244,8 +252,17 @@ def worker_process(*, smtp_port: int) -> subprocess.Popen:
         cwd=django_settings.BASE_DIR,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        # A file, not a pipe: a busy worker's log would fill a pipe nobody reads.
+        stderr=log,
     )
+    process.log_path = log.name
+    return process
+
+
+def worker_logged(worker: subprocess.Popen, text: str) -> bool:
+    """Say whether the worker has written this to its log yet."""
+    with open(worker.log_path, encoding="utf-8", errors="replace") as log:
+        return text in log.read()
 
 
 def wait_for(condition, *, timeout: float = 20) -> None:
