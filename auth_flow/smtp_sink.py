@@ -25,6 +25,9 @@ class SmtpSink:
     accepted_at: list[float] = field(default_factory=list)
     connections: int = 0
     port: int = 0
+    # When set, only "<time> <recipient>" lines are written there per accepted message,
+    # with no parsing: the benchmark's sink runs as a process of its own, like a provider.
+    log_path: str | None = None
 
     def start(self) -> "SmtpSink":
         """Serve in a background thread until the process ends or stop() is called."""
@@ -63,6 +66,7 @@ class SmtpSink:
             await writer.drain()
 
         await reply("220 sink.localhost ESMTP")
+        recipients: list[str] = []
         try:
             while line := await reader.readline():
                 command = line.decode(errors="replace").strip()
@@ -81,13 +85,34 @@ class SmtpSink:
                     while (chunk := await reader.readline()) not in (b".\r\n", b""):
                         data += chunk[1:] if chunk.startswith(b"..") else chunk
                     await asyncio.sleep(self.delay)
-                    self.messages.append(message_from_bytes(bytes(data), policy=policy.default))
-                    self.accepted_at.append(time.time())
+                    if self.log_path:
+                        with open(self.log_path, "a", encoding="utf-8") as log:
+                            log.writelines(f"{time.time()} {to}\n" for to in recipients)
+                    else:
+                        self.messages.append(
+                            message_from_bytes(bytes(data), policy=policy.default)
+                        )
+                        self.accepted_at.append(time.time())
+                    recipients.clear()
                     await reply("250 2.0.0 Ok: queued")
                 elif verb == "QUIT":
                     await reply("221 2.0.0 Bye")
                     break
                 else:  # MAIL, RCPT, RSET, NOOP
+                    if verb == "RCPT":
+                        recipients.append(command.partition(":")[2].strip().strip("<>"))
                     await reply("250 2.1.0 Ok")
         finally:
             writer.close()
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run the SMTP sink as a process.")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--log", required=True, help="file of '<time> <recipient>' lines")
+    args = parser.parse_args()
+    SmtpSink(delay=args.delay, port=args.port, log_path=args.log).start()
+    threading.Event().wait()

@@ -89,6 +89,11 @@ class WorkerPool:
 
     @staticmethod
     def run_one(worker: Worker) -> None:
+        # The claim loop calls close_old_connections() twice per task; with health
+        # checks on, each costs a round trip. A broken connection fails its query and is
+        # replaced on the next loop anyway.
+        for alias in connections:
+            connections[alias].settings_dict["CONN_HEALTH_CHECKS"] = False
         try:
             worker.run()
         finally:

@@ -253,7 +253,7 @@ ANYMAIL = {
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Emails the worker sends at once (threads, each with its own database and provider
 # connection); `send_worker --concurrency` overrides it.
-EMAIL_WORKER_CONCURRENCY = int(os.environ.get("EMAIL_WORKER_CONCURRENCY") or 16)
+EMAIL_WORKER_CONCURRENCY = int(os.environ.get("EMAIL_WORKER_CONCURRENCY") or 32)
 # Delivery retries: transient failures wait RETRY_BASE * 2**attempt seconds.
 EMAIL_SEND_ATTEMPTS = int(os.environ.get("EMAIL_SEND_ATTEMPTS") or 5)
 EMAIL_RETRY_BASE_SECONDS = float(os.environ.get("EMAIL_RETRY_BASE_SECONDS") or 30)
