@@ -60,6 +60,16 @@ def csrf_for(port: int) -> tuple[str, str]:
     return cookie, token
 
 
+def form_headers(*, port: int, cookie: str) -> dict[str, str]:
+    """Return the headers a browser sends with a form post (CSRF cookie and origin)."""
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Cookie": f"csrftoken={cookie}",
+        "Origin": f"http://127.0.0.1:{port}",
+        "User-Agent": "bench",
+    }
+
+
 PAGES = [
     "/accounts/login/",
     "/accounts/signup/",
@@ -89,12 +99,7 @@ def load(*, port: int, email: str, clients: int, requests: int, csrf: tuple[str,
     """Post `requests` resets per client concurrently; return latencies, seconds, errors."""
     cookie, token = csrf
     body = urlencode({"csrfmiddlewaretoken": token, "email": email})
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Cookie": f"csrftoken={cookie}",
-        "Origin": f"http://127.0.0.1:{port}",
-        "User-Agent": "bench",
-    }
+    headers = form_headers(port=port, cookie=cookie)
     latencies: list[float] = []
     errors: list[int] = []
     lock = threading.Lock()
@@ -131,12 +136,7 @@ def mixed_load(*, port: int, clients: int, cycles: int, csrf) -> dict[str, list[
     address's emails): rounds of one kind would hand one kind the other's backlog.
     """
     cookie, token = csrf
-    post_headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Cookie": f"csrftoken={cookie}",
-        "Origin": f"http://127.0.0.1:{port}",
-        "User-Agent": "bench",
-    }
+    post_headers = form_headers(port=port, cookie=cookie)
     kinds = {"get": [], KNOWN: [], UNKNOWN: []}
     errors: list[int] = []
     lock = threading.Lock()
@@ -210,12 +210,7 @@ class SinkProcess:
 def burst(*, port: int, sink: SinkProcess, count: int, clients: int, csrf) -> dict:
     """Ask for `count` resets for `count` accounts at once; time each until accepted."""
     cookie, token = csrf
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Cookie": f"csrftoken={cookie}",
-        "Origin": f"http://127.0.0.1:{port}",
-        "User-Agent": "bench",
-    }
+    headers = form_headers(port=port, cookie=cookie)
     already = len(sink.deliveries())
     addresses = [f"burst-{n}@example.com" for n in range(count)]
     sent_at: dict[str, float] = {}

@@ -1,3 +1,6 @@
+import re
+import threading
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -83,3 +86,27 @@ def marketing_client(marketing_user: User) -> Client:
     client = Client()
     client.force_login(marketing_user)
     return client
+
+
+def at_once(*calls):
+    """Run the calls from as many threads, released together; return their results."""
+    start = threading.Barrier(len(calls))
+    answers = [None] * len(calls)
+
+    def run(index, call):
+        start.wait()
+        answers[index] = call()
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def comparable(page: bytes) -> str:
+    """Drop what differs between any two responses (CSP nonce, CSRF token)."""
+    text = page.decode()
+    text = re.sub(r'nonce="[^"]+"', 'nonce=""', text)
+    return re.sub(r'("X-CSRFToken": "|name="csrfmiddlewaretoken" value=")[^"]+', r"\1", text)

@@ -1,7 +1,6 @@
 """One link sets one password: simultaneous submits against a real threaded server."""
 
 import re
-import threading
 from http import HTTPStatus
 
 import pytest
@@ -9,7 +8,7 @@ import requests
 from django.urls import reverse
 
 from auth_flow.models import User
-from auth_flow.tests.conftest import reset_link_from
+from auth_flow.tests.conftest import at_once, reset_link_from
 
 OLD, NEW_A, NEW_B = "correct-horse-battery-staple", "first-new-pass-5521", "second-new-pass-7732"
 
@@ -46,23 +45,6 @@ def logged_in(live_server, password: str) -> requests.Session:
         headers={"Referer": login},
     )
     return session
-
-
-def at_once(*posts) -> list[requests.Response]:
-    """Send the posts from as many threads, released together."""
-    start = threading.Barrier(len(posts))
-    answers = [None] * len(posts)
-
-    def run(index, post):
-        start.wait()
-        answers[index] = post()
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(posts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
 
 
 def reset_submit(session: requests.Session, url: str, password: str):

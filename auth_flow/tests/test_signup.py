@@ -2,7 +2,6 @@
 address through a one-time link before it can be used."""
 
 import re
-import threading
 from http import HTTPStatus
 
 import pytest
@@ -12,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from auth_flow.models import User
+from auth_flow.tests.conftest import at_once, comparable
 
 PASSWORD = "a-good-passphrase-77"
 
@@ -28,12 +28,6 @@ def verify_link_from(message) -> str:
     match = re.search(r"http://127\.0\.0\.1:8000(/accounts/verify/\S+/)", message.body)
     assert match, message.body
     return match.group(1)
-
-
-def comparable(page: bytes) -> str:
-    text = page.decode()
-    text = re.sub(r'nonce="[^"]+"', 'nonce=""', text)
-    return re.sub(r'("X-CSRFToken": "|name="csrfmiddlewaretoken" value=")[^"]+', r"\1", text)
 
 
 def test_signup_creates_an_inactive_account_and_sends_a_confirmation_link(
@@ -207,22 +201,6 @@ def signup_from_a_browser(live_server, *, username: str, email: str):
         "csrfmiddlewaretoken": token.group(1),
     }
     return lambda: session.post(url, data, headers={"Referer": url}, allow_redirects=False)
-
-
-def at_once(*posts):
-    start = threading.Barrier(len(posts))
-    answers = [None] * len(posts)
-
-    def run(index, post):
-        start.wait()
-        answers[index] = post()
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(posts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
 
 
 @pytest.mark.parametrize("trial", range(3))

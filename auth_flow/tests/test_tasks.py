@@ -22,6 +22,7 @@ from django_tasks_db.models import DBTaskResult
 
 from auth_flow.smtp_sink import SmtpSink
 from auth_flow.tasks import error_is_transient, task_results_prune
+from auth_flow.tests.conftest import comparable
 from auth_flow.tests.fakes import ScriptedBackend, permanent_error, transient_error
 from site_config.settings import mailer_config
 
@@ -90,13 +91,6 @@ def test_request_metadata_is_cleaned_before_it_is_queued(client, queue, user, se
     meta = queue.get().args_kwargs["kwargs"]["meta"]
     assert meta["user_agent"] == "Firefox/1[2J"
     assert meta["ip"] == ""
-
-
-def comparable(page: bytes) -> str:
-    """Drop what differs between any two responses (CSP nonce, CSRF token)."""
-    text = page.decode()
-    text = re.sub(r'nonce="[^"]+"', 'nonce=""', text)
-    return re.sub(r'("X-CSRFToken": "|name="csrfmiddlewaretoken" value=")[^"]+', r"\1", text)
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
