@@ -8,7 +8,7 @@ broken row falls back to. Adding an email here adds its row on the next `migrate
 
 from dataclasses import dataclass
 
-from auth_flow.placeholders import Placeholder
+from auth_flow.placeholders import Placeholder, copy_problems
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,24 @@ class EmailKind:
         """Return the sample value of each placeholder."""
         return {p.name: p.sample for p in self.placeholders}
 
+    def problems(self, *, subject: str, body: str, button: str) -> dict[str, list[str]]:
+        """Map each field of a piece of copy for this email to what is wrong with it."""
+        return copy_problems(
+            subject=subject,
+            body=body,
+            button=button,
+            allowed=self.placeholder_names,
+            has_button=self.has_button,
+        )
+
 
 SITE_NAME = Placeholder("site_name", "The site's name", "Passage")
 USERNAME = Placeholder("username", "The account's username", "alice")
 IP = Placeholder("ip", "IP address the request came from", "203.0.113.7")
+EXPIRES_IN = Placeholder("expires_in", "How long the link stays valid", "1\xa0hour")
+EXPIRES_AT = Placeholder(
+    "expires_at", "When the link stops working", "24 November 2026, 19:30 UTC"
+)
 BROWSER = Placeholder(
     "browser",
     "Browser and system of the request, or “an unknown browser”",
@@ -57,8 +71,8 @@ PASSWORD_RESET = EmailKind(
     placeholders=(
         USERNAME,
         SITE_NAME,
-        Placeholder("expires_in", "How long the link stays valid", "1\xa0hour"),
-        Placeholder("expires_at", "When the link stops working", "24 November 2026, 19:30 UTC"),
+        EXPIRES_IN,
+        EXPIRES_AT,
         _when("When the reset was requested"),
         IP,
         BROWSER,
@@ -130,8 +144,8 @@ EMAIL_VERIFICATION = EmailKind(
     placeholders=(
         USERNAME,
         SITE_NAME,
-        Placeholder("expires_in", "How long the link stays valid", "1\xa0hour"),
-        Placeholder("expires_at", "When the link stops working", "24 November 2026, 19:30 UTC"),
+        EXPIRES_IN,
+        EXPIRES_AT,
         _when("When the account was created"),
         IP,
         BROWSER,

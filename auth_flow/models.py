@@ -6,7 +6,6 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from auth_flow.email_catalog import EMAIL_KINDS, EmailKind
-from auth_flow.placeholders import copy_problems
 
 
 def email_canonicalize(email: str) -> str:
@@ -120,12 +119,6 @@ class EmailCopy(models.Model):
         kind = self.kind
         if kind is None:
             raise ValidationError(f"No email called {self.name!r} is declared in the code.")
-        problems = copy_problems(
-            subject=self.subject,
-            body=self.body,
-            button=self.button,
-            allowed=kind.placeholder_names,
-            has_button=kind.has_button,
-        )
+        problems = kind.problems(subject=self.subject, body=self.body, button=self.button)
         if problems:
             raise ValidationError(problems)

@@ -162,6 +162,11 @@ class EmailVerifyView(HtmxPartialMixin, TemplateView):
     def cookie_path(self) -> str:
         return self.request.path.rstrip("/").rsplit("/", 1)[0] + "/"
 
+    def cookie_token(self) -> str | None:
+        return self.request.get_signed_cookie(
+            self.token_cookie, default=None, salt=self.token_cookie_salt
+        )
+
     def valid_token(self, user, token: str | None) -> bool:
         return bool(user and token and email_verification_token.check_token(user, token))
 
@@ -190,20 +195,14 @@ class EmailVerifyView(HtmxPartialMixin, TemplateView):
             response.headers["Referrer-Policy"] = "no-referrer"
             response.headers["Cache-Control"] = "no-store"
             return response
-        token = request.get_signed_cookie(
-            self.token_cookie, default=None, salt=self.token_cookie_salt
-        )
-        return self.page(validlink=self.valid_token(user, token))
+        return self.page(validlink=self.valid_token(user, self.cookie_token()))
 
     def post(self, request, uidb64: str, token: str):
         user = self.account(uidb64)
-        cookie = request.get_signed_cookie(
-            self.token_cookie, default=None, salt=self.token_cookie_salt
-        )
         # Compare-and-set: of two confirmations at once, one activates the account.
         if (
             token != self.confirm_url_token
-            or not self.valid_token(user, cookie)
+            or not self.valid_token(user, self.cookie_token())
             or not User._default_manager.filter(pk=user.pk, is_active=False).update(is_active=True)
         ):
             response = self.page(validlink=False)
