@@ -309,7 +309,9 @@ def password_reset_emails_send(*, email: str, meta: dict[str, Any]) -> None:
         return
     email = mailer.cleaned_data["email"]
     mailer.extra_context = request_context(meta=meta)
-    if not any(True for _ in mailer.get_users(email)):
+    # One look-up: Django's save() asks get_users() again, and gets these.
+    users = list(mailer.get_users(email))
+    if not users:
         if settings.PASSWORD_RESET_NOTIFY_UNKNOWN:
             email_send(
                 name="password_reset_unknown",
@@ -317,6 +319,7 @@ def password_reset_emails_send(*, email: str, meta: dict[str, Any]) -> None:
                 values={"email": email, **mailer.extra_context},
             )
         return
+    mailer.get_users = lambda email: iter(users)
     mailer.save(
         domain_override=urlsplit(settings.SITE_URL).netloc,
         use_https=settings.SITE_URL.startswith("https://"),

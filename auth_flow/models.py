@@ -122,3 +122,19 @@ class EmailCopy(models.Model):
         problems = kind.problems(subject=self.subject, body=self.body, button=self.button)
         if problems:
             raise ValidationError(problems)
+
+
+class RateWindow(models.Model):
+    """Count one key's events in a fixed window, shared by every process on the database.
+
+    For limits counted outside the request path (the per-address cap in the workers):
+    several worker processes on several machines must see one count, whatever the cache.
+    """
+
+    key = models.CharField(max_length=80, primary_key=True)
+    count = models.PositiveIntegerField()
+    # Unix seconds: compared in SQL alike on SQLite and PostgreSQL.
+    ends_at = models.BigIntegerField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

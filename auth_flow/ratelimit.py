@@ -1,8 +1,9 @@
-"""Fixed-window rate limits in Django's cache (Redis when REDIS_URL is set).
+"""Fixed-window rate limits in Django's cache (Redis when REDIS_URL is set) or the database.
 
 Limits are keyed by client IP in the request path (which says nothing about whether an
-address has an account) and by a hash of the address in the worker (so nobody can
-flood one inbox from many IPs).
+address has an account), in the cache; and by a hash of the address in the workers (so
+nobody can flood one inbox from many IPs), in the database, which every worker process
+on every machine shares even when the cache is one process's memory.
 """
 
 import hashlib
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
+from django.db import connection
 from django.http import HttpRequest
 
 # Count and make sure the window ends, in one step: Django's RedisCache incr() is EXISTS
@@ -104,6 +106,41 @@ def rate_window_clear(*, scope: str, key: str) -> None:
 def rate_limit_hit(*, scope: str, key: str, rate: Rate) -> bool:
     """Count one event for this key and say whether it goes over the rate."""
     return rate_window_count(scope=scope, key=key, rate=rate).count > rate.count
+
+
+def rate_window_count_shared(*, scope: str, key: str, rate: Rate) -> Window:
+    """Count one event for this key in the current window, in the database."""
+    from auth_flow.models import RateWindow
+
+    table = connection.ops.quote_name(RateWindow._meta.db_table)
+    now = int(time.time())
+    # One statement, so it is atomic on its own: a new key starts at 1, an ended window
+    # starts again at 1, a live one counts up. SQLite (3.35+) and PostgreSQL alike.
+    sql = f"""
+        INSERT INTO {table} ("key", "count", "ends_at") VALUES (%s, 1, %s)
+        ON CONFLICT ("key") DO UPDATE SET
+          "count" = CASE WHEN {table}."ends_at" <= %s THEN 1 ELSE {table}."count" + 1 END,
+          "ends_at" = CASE WHEN {table}."ends_at" <= %s
+                      THEN excluded."ends_at" ELSE {table}."ends_at" END
+        RETURNING "count", "ends_at"
+    """  # noqa: S608 (the table name is ours; every value is a parameter)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_cache_key(scope=scope, key=key), now + rate.seconds, now, now])
+        count, ends_at = cursor.fetchone()
+    return Window(count, max(1, ends_at - now))
+
+
+def rate_limit_hit_shared(*, scope: str, key: str, rate: Rate) -> bool:
+    """Count one event for this key in the database and say whether it goes over the rate."""
+    return rate_window_count_shared(scope=scope, key=key, rate=rate).count > rate.count
+
+
+def rate_windows_prune() -> int:
+    """Delete the database's counters whose window has ended."""
+    from auth_flow.models import RateWindow
+
+    deleted, _ = RateWindow.objects.filter(ends_at__lte=int(time.time())).delete()
+    return deleted
 
 
 def client_ip(*, request: HttpRequest) -> str:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from auth_flow import emails
 from auth_flow.models import email_canonicalize
-from auth_flow.ratelimit import Rate, rate_limit_hit
+from auth_flow.ratelimit import Rate, rate_limit_hit_shared, rate_windows_prune
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +74,9 @@ def send_with_retry(*, task_: Task, attempt: int, kwargs: dict, send: Callable[[
 def password_reset_send(*, email: str, meta: dict, attempt: int = 1) -> str:
     """Email a reset link to every active account with this address."""
     # Counted once per request, not per retry: a flaky provider must not use up the cap.
+    # In the database, so every worker process on every machine counts the same window.
     rate = Rate.parse(settings.RATE_LIMITS["reset_email_per_address"])
-    if attempt == 1 and rate_limit_hit(
+    if attempt == 1 and rate_limit_hit_shared(
         scope="reset_email_per_address", key=email_canonicalize(email), rate=rate
     ):
         logger.warning("Password reset skipped: the address is over its reset-email limit.")
@@ -180,8 +181,9 @@ def task_results_prune() -> str:
     # kept for the admin (failures) for a while, not for ever.
     cutoff = timezone.now() - timedelta(days=settings.TASK_RESULT_RETENTION_DAYS)
     deleted, _ = DBTaskResult.objects.finished().filter(finished_at__lte=cutoff).delete()
+    windows = rate_windows_prune()
     task_results_prune_schedule(delay=PRUNE_EVERY)
-    return f"pruned {deleted} task result(s)"
+    return f"pruned {deleted} task result(s), {windows} ended rate window(s)"
 
 
 def task_results_prune_schedule(*, delay: timedelta) -> None:

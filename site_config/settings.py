@@ -251,9 +251,12 @@ ANYMAIL = {
 # A durable queue in the site's own database: SQLite locally, PostgreSQL in production.
 # `manage.py send_worker` runs it (make run starts one beside the web server).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-# Emails the worker sends at once (threads, each with its own database and provider
-# connection); `send_worker --concurrency` overrides it.
-EMAIL_WORKER_CONCURRENCY = int(os.environ.get("EMAIL_WORKER_CONCURRENCY") or 32)
+# Worker processes (`send_worker --processes`): one per core, since rendering and MIME
+# building are CPU work that threads of one process cannot spread.
+EMAIL_WORKER_PROCESSES = int(os.environ.get("EMAIL_WORKER_PROCESSES") or os.cpu_count() or 1)
+# Emails each worker process sends at once (threads, each with its own database and
+# provider connection); `send_worker --concurrency` overrides it.
+EMAIL_WORKER_CONCURRENCY = int(os.environ.get("EMAIL_WORKER_CONCURRENCY") or 24)
 # Delivery retries: transient failures wait RETRY_BASE * 2**attempt seconds.
 EMAIL_SEND_ATTEMPTS = int(os.environ.get("EMAIL_SEND_ATTEMPTS") or 5)
 EMAIL_RETRY_BASE_SECONDS = float(os.environ.get("EMAIL_RETRY_BASE_SECONDS") or 30)

@@ -8,7 +8,15 @@ import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 
-from auth_flow.ratelimit import Rate, client_ip, rate_limit_hit
+from auth_flow.models import RateWindow
+from auth_flow.ratelimit import (
+    Rate,
+    client_ip,
+    rate_limit_hit,
+    rate_window_count_shared,
+    rate_windows_prune,
+)
+from auth_flow.tests.conftest import at_once
 
 
 def post_reset(client, *, ip: str, email: str = "someone@example.com", **headers):
@@ -147,3 +155,32 @@ def test_many_threads_counting_on_redis_never_leave_a_key_without_expiry(redis_c
 
     assert missing_ttl == []
     assert redis_cache.ttl(raw) in (-2, 0, 1)
+
+
+def test_the_shared_counter_counts_each_of_many_simultaneous_events_once(transactional_db):
+    # Eight threads, eight database connections, one key: no two read the same count.
+    rate = Rate(100, 60)
+    hit = lambda: rate_window_count_shared(scope="t", key="k", rate=rate).count  # noqa: E731
+
+    counts = at_once(*[hit] * 8)
+
+    assert sorted(counts) == list(range(1, 9))
+    assert RateWindow.objects.get().count == 8
+
+
+def test_the_shared_counter_starts_again_when_its_window_ends(db, monkeypatch):
+    rate = Rate(2, 60)
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now)
+    for _ in range(3):
+        window = rate_window_count_shared(scope="t", key="k", rate=rate)
+    assert (window.count, window.seconds_left) == (3, 60)
+
+    monkeypatch.setattr(time, "time", lambda: now + 61)
+    window = rate_window_count_shared(scope="t", key="k", rate=rate)
+    assert (window.count, window.seconds_left) == (1, 60)
+    assert rate_windows_prune() == 0  # the live window stays
+
+    monkeypatch.setattr(time, "time", lambda: now + 200)
+    assert rate_windows_prune() == 1
+    assert not RateWindow.objects.exists()

@@ -206,7 +206,12 @@ def test_which_errors_are_retried(error, transient):
 
 
 def worker_process(
-    *, smtp_port: int, worker_id: str = WORKER_ID, concurrency: int = 4, **env_extra: str
+    *,
+    smtp_port: int,
+    worker_id: str = WORKER_ID,
+    concurrency: int = 4,
+    processes: int = 1,
+    **env_extra: str,
 ) -> subprocess.Popen:
     """Start `manage.py send_worker` against the test database, sending by SMTP."""
     db = connection.settings_dict  # the test database, which the worker must share
@@ -238,6 +243,8 @@ def worker_process(
             worker_id,
             "--concurrency",
             str(concurrency),
+            "--processes",
+            str(processes),
             "--no-reload",
             "--no-startup-delay",
             "--interval",

@@ -1,8 +1,10 @@
 """The sending worker: concurrent, each task claimed once, nothing lost on shutdown."""
 
+import os
 import signal
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.hashers import make_password
@@ -78,6 +80,86 @@ def test_a_thread_keeps_its_smtp_connection_between_messages(queue):  # noqa: F8
     assert sink.connections == 1
 
 
+def test_a_supervised_worker_sends_from_each_of_its_processes(queue):  # noqa: F811
+    addresses = accounts(60)
+    for address in addresses:
+        password_reset_request(email=address, meta=META)
+    sink = SmtpSink(delay=0.05).start()
+    worker = worker_process(smtp_port=sink.port, worker_id="sup", concurrency=3, processes=2)
+    try:
+        wait_for(lambda: len(sink.messages) >= 60, timeout=60)
+    finally:
+        stopped(worker)
+        sink.stop()
+
+    assert Counter(message["To"] for message in sink.messages) == Counter(addresses)
+    processes_used = {task.worker_ids[-1].rsplit("-", 1)[0] for task in queue.all()}
+    assert processes_used == {"sup-p0", "sup-p1"}
+
+
+def test_the_per_address_cap_holds_across_worker_processes(queue, user):  # noqa: F811
+    # Each process has a cache of its own (no Redis here): the count must not be.
+    sink = SmtpSink(delay=1).start()
+    workers = [
+        worker_process(
+            smtp_port=sink.port,
+            worker_id=f"cap{n}",
+            concurrency=1,
+            RATE_LIMIT_RESET_EMAILS="2/900",
+        )
+        for n in range(2)
+    ]
+    try:
+        wait_for(lambda: all(worker_logged(w, "Sending with 1 thread") for w in workers))
+        # One thread each, busy for a second per email: each process takes one early.
+        for _ in range(4):
+            password_reset_request(email=user.email, meta=META)
+        wait_for(lambda: not queue.exclude(status=TaskResultStatus.SUCCESSFUL).exists())
+    finally:
+        stopped(*workers)
+        sink.stop()
+
+    assert [message["To"] for message in sink.messages] == [user.email] * 2
+    assert {task.worker_ids[-1].rsplit("-", 1)[0] for task in queue.all()} == {"cap0", "cap1"}
+
+
+def children_of(pid: int) -> list[int]:
+    """Return the pids of a process's children (Linux)."""
+    tasks = Path(f"/proc/{pid}/task")
+    found = []
+    for task in tasks.iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc")
+def test_a_killed_worker_process_is_restarted_and_sends_what_it_held(client, queue, user):  # noqa: F811
+    provider = SmtpSink(delay=3).start()
+    worker = worker_process(smtp_port=provider.port, worker_id="sup", processes=2)
+    try:
+        client.post(reverse("password_reset"), {"email": user.email})
+        wait_for(lambda: queue.running().exists())
+        holder = queue.running().get().worker_ids[-1]  # "sup-p<n>-<thread>"
+        process_id = holder.rsplit("-", 1)[0]
+        (killed,) = [
+            pid
+            for pid in children_of(worker.pid)
+            if f"--worker-id={process_id}\0" in Path(f"/proc/{pid}/cmdline").read_text()
+        ]
+        os.kill(killed, signal.SIGKILL)
+        wait_for(lambda: worker_logged(worker, "restarting it"))
+        # The new process has the dead one's id, so it re-queues that email at start,
+        # not TASK_STALE_AFTER_SECONDS later, and sends it.
+        wait_for(lambda: queue.successful().exists(), timeout=30)
+    finally:
+        stopped(worker)
+        provider.stop()
+
+    assert user.email in [message["To"] for message in provider.messages]
+    assert queue.get().worker_ids[-1].startswith(f"{process_id}-")
+
+
+@pytest.mark.parametrize("processes", [1, 2], ids=["one-process", "supervised"])
 @pytest.mark.parametrize(
     "signals",
     [
@@ -88,9 +170,9 @@ def test_a_thread_keeps_its_smtp_connection_between_messages(queue):  # noqa: F8
     ],
     ids=["ctrl-c-twice", "make-run-ctrl-c", "sigkill"],
 )
-def test_a_worker_stopped_mid_send_loses_no_email(client, queue, user, signals):  # noqa: F811
+def test_a_worker_stopped_mid_send_loses_no_email(client, queue, user, signals, processes):  # noqa: F811
     slow_provider = SmtpSink(hang=True).start()
-    worker = worker_process(smtp_port=slow_provider.port)
+    worker = worker_process(smtp_port=slow_provider.port, processes=processes)
     try:
         client.post(reverse("password_reset"), {"email": user.email})
         wait_for(lambda: queue.running().exists())
@@ -100,6 +182,9 @@ def test_a_worker_stopped_mid_send_loses_no_email(client, queue, user, signals):
                 # Two of one signal before the first is handled are handled once.
                 wait_for(lambda: worker_logged(worker, "finishing the emails in flight"))
         worker.wait(20)
+        if processes > 1 and signal.SIGKILL in signals:
+            # A supervisor killed at once leaves its processes: they give back and stop.
+            wait_for(lambda: not queue.running().exists())
     finally:
         slow_provider.stop()
     task = queue.get()

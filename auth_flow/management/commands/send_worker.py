@@ -1,10 +1,12 @@
+import os
+import sys
 from datetime import timedelta
 
 from django.conf import settings
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from auth_flow.tasks import task_results_prune_schedule, tasks_requeue_abandoned
-from auth_flow.worker import WorkerPool
+from auth_flow.worker import WorkerPool, WorkerSupervisor
 
 
 class Command(DbWorkerCommand):
@@ -19,11 +21,18 @@ class Command(DbWorkerCommand):
             "--concurrency",
             type=int,
             default=settings.EMAIL_WORKER_CONCURRENCY,
-            help="Emails sent at once, one thread each (default: EMAIL_WORKER_CONCURRENCY, "
-            "%(default)s).",
+            help="Emails each process sends at once, one thread each (default: "
+            "EMAIL_WORKER_CONCURRENCY, %(default)s).",
+        )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=settings.EMAIL_WORKER_PROCESSES,
+            help="Worker processes, each with --concurrency threads (default: "
+            "EMAIL_WORKER_PROCESSES, %(default)s).",
         )
 
-    def handle(self, *args, concurrency: int, **options):
+    def handle(self, *args, concurrency: int, processes: int, **options):
         self.configure_logging(options["verbosity"])
         # A worker killed mid-send leaves its task marked "running"; without this the
         # email would be lost. Sending twice beats not sending.
@@ -37,6 +46,14 @@ class Command(DbWorkerCommand):
             # The autoreloader restarts one process; keep the library's own loop there.
             super().handle(*args, **options)
             return
+        if processes > 1 and not options["batch"] and options["max_tasks"] is None:
+            supervisor = WorkerSupervisor(
+                commands=[
+                    self.child_command(index=n, concurrency=concurrency, options=options)
+                    for n in range(processes)
+                ]
+            )
+            sys.exit(supervisor.run())
         queue_names = options["queue_name"].split(",")
         exclude = options["exclude_queues"]
         pool = WorkerPool(
@@ -50,4 +67,30 @@ class Command(DbWorkerCommand):
             max_tasks=options["max_tasks"],
             excluded_queue_names=exclude.split(",") if exclude else [],
         )
-        pool.run(handle_signals=not options["batch"])
+        supervisor_pid = os.environ.get("SEND_WORKER_SUPERVISOR_PID")
+        pool.run(
+            handle_signals=not options["batch"],
+            parent_pid=int(supervisor_pid) if supervisor_pid else None,
+        )
+
+    @staticmethod
+    def child_command(*, index: int, concurrency: int, options: dict) -> list[str]:
+        """Return the command line of one supervised worker process."""
+        command = [
+            sys.executable,
+            str(settings.BASE_DIR / "manage.py"),
+            "send_worker",
+            "--processes=1",
+            f"--concurrency={concurrency}",
+            f"--worker-id={options['worker_id']}-p{index}",
+            "--no-reload",
+            f"--interval={options['interval']}",
+            f"--queue-name={options['queue_name']}",
+            f"--backend={options['backend_name']}",
+            f"--verbosity={options['verbosity']}",
+        ]
+        if options["exclude_queues"]:
+            command.append(f"--exclude-queues={options['exclude_queues']}")
+        if not options["startup_delay"]:
+            command.append("--no-startup-delay")
+        return command
