@@ -285,10 +285,6 @@ class _ResetMailer(auth_forms.PasswordResetForm):
         to_email,
         html_email_template_name=None,
     ):
-        path = reverse(
-            "password_reset_confirm",
-            kwargs={"uidb64": context["uid"], "token": context["token"]},
-        )
         email_send(
             name="password_reset",
             to=to_email,
@@ -297,8 +293,21 @@ class _ResetMailer(auth_forms.PasswordResetForm):
                 **password_reset_expiry(),
                 **self.extra_context,
             },
-            action_url=settings.SITE_URL + path,
+            action_url=password_reset_link(uid=context["uid"], token=context["token"]),
         )
+
+
+def password_reset_link(*, uid: str, token: str) -> str:
+    """Return the reset link: the site's own page, or the frontend's template filled in.
+
+    Built from settings alone (SITE_URL or PASSWORD_RESET_CONFIRM_URL), never from a
+    request's Host. The API takes the key as "<uid>.<token>" ({key}).
+    """
+    if template := settings.PASSWORD_RESET_CONFIRM_URL:
+        return template.format(key=f"{uid}.{token}", uid=uid, token=token)
+    return settings.SITE_URL + reverse(
+        "password_reset_confirm", kwargs={"uidb64": uid, "token": token}
+    )
 
 
 def password_reset_emails_send(*, email: str, meta: dict[str, Any]) -> None:

@@ -1,10 +1,29 @@
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from auth_flow import views
+from auth_flow import api, views
+
+api_patterns = [
+    path("reset/", api.PasswordResetRequestApi.as_view(), name="api_password_reset"),
+    path(
+        "reset/validate_token/",
+        api.PasswordResetValidateApi.as_view(),
+        name="api_password_reset_validate",
+    ),
+    path(
+        "reset/confirm/",
+        api.PasswordResetConfirmApi.as_view(),
+        name="api_password_reset_confirm",
+    ),
+    path("change/", api.PasswordChangeApi.as_view(), name="api_password_change"),
+]
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("health/", views.HealthView.as_view(), name="health"),
+    path("api/auth/password/", include(api_patterns)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("accounts/signup/", views.SignupView.as_view(), name="signup"),
     path("accounts/signup/done/", views.SignupDoneView.as_view(), name="signup_done"),
     path(

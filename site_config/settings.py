@@ -4,6 +4,7 @@ Every variable read here is documented in `.env.example`.
 """
 
 import os
+import string
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -75,6 +76,9 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -146,6 +150,46 @@ LOGOUT_REDIRECT_URL = "home"
 PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT") or 60 * 60)
 # Off by default: it mails addresses that have no account here, on request of anyone.
 PASSWORD_RESET_NOTIFY_UNKNOWN = env_bool("PASSWORD_RESET_NOTIFY_UNKNOWN", default=False)
+
+RESET_URL_PLACEHOLDERS = {"key", "uid", "token"}
+
+
+def reset_url_template_check(template: str) -> str:
+    """Refuse a frontend reset-link template that is not absolute https or names unknowns.
+
+    Plain http only for a loopback host (a frontend on this machine, in development).
+    """
+    if not template:
+        return ""
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        url = urlsplit(template.format(key="k", uid="u", token="t"))
+    except (ValueError, IndexError, KeyError) as error:
+        raise ImproperlyConfigured(
+            f"PASSWORD_RESET_CONFIRM_URL is not a valid template ({error})."
+        ) from None
+    loopback = url.hostname in {"localhost", "127.0.0.1", "::1"}
+    if not url.hostname or not (url.scheme == "https" or (url.scheme == "http" and loopback)):
+        raise ImproperlyConfigured(
+            f"PASSWORD_RESET_CONFIRM_URL must be an absolute https URL, not {template!r}."
+        )
+    if unknown := fields - RESET_URL_PLACEHOLDERS:
+        raise ImproperlyConfigured(
+            f"PASSWORD_RESET_CONFIRM_URL uses unknown placeholders {sorted(unknown)}; "
+            "use {key}, or {uid} and {token}."
+        )
+    if not ({"key"} <= fields or {"uid", "token"} <= fields):
+        raise ImproperlyConfigured(
+            "PASSWORD_RESET_CONFIRM_URL must contain {key}, or both {uid} and {token}."
+        )
+    return template
+
+
+# The link in reset emails: empty for the site's own page, or a frontend's, such as
+# https://app.example.com/reset?key={key} or https://app.example.com/reset/{uid}/{token}.
+PASSWORD_RESET_CONFIRM_URL = reset_url_template_check(
+    os.environ.get("PASSWORD_RESET_CONFIRM_URL", "").strip()
+)
 # https://docs.djangoproject.com/en/6.1/topics/auth/passwords/#using-argon2-with-django
 # Argon2 for new passwords; older PBKDF2 hashes still check and are upgraded at login.
 PASSWORD_HASHERS = [
@@ -289,6 +333,8 @@ RATE_LIMITS = {
     "login_failures": os.environ.get("RATE_LIMIT_LOGIN_FAILURES") or "5/900",
     "signup": os.environ.get("RATE_LIMIT_SIGNUP") or "10/3600",
     "password_reset": os.environ.get("RATE_LIMIT_PASSWORD_RESET") or "10/900",
+    # The API's key check and confirm, per IP.
+    "password_reset_key": os.environ.get("RATE_LIMIT_PASSWORD_RESET_KEY") or "20/900",
     "password_change": os.environ.get("RATE_LIMIT_PASSWORD_CHANGE") or "10/900",
     "reset_email_per_address": os.environ.get("RATE_LIMIT_RESET_EMAILS") or "3/900",
 }
@@ -334,4 +380,32 @@ LOGGING = {
         # The development server logs every request path, reset links included.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
+}
+
+# https://www.django-rest-framework.org/api-guide/settings/
+# JSON only (no browsable API: no templates or inline scripts under the site's CSP);
+# each view sets its own authentication (session with CSRF for change, none for reset).
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"{SITE_NAME} password API",
+    "DESCRIPTION": (
+        "Password reset and change for SPAs and mobile apps: the same guarantees as the "
+        "site's pages (no enumeration, uniform timing, one-time keys, rate limits)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from this site's static files (drf-spectacular-sidecar): no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }

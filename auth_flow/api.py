@@ -1,0 +1,189 @@
+"""The JSON API for SPAs and mobile apps: the HTML pages' guarantees, in JSON.
+
+Base `/api/auth/password/`, with a contract that clients of django-rest-passwordreset
+(DRPR), dj-rest-auth and djoser can switch to by changing a base URL. The views are
+thin: the serializers call the site's own forms, which queue emails and write
+passwords exactly as the pages do. No enumeration (every valid address gets the same
+answer, and only a task is queued), one-time keys (Django's stateless token, made from
+the password hash, which the compare-and-set write changes), per-IP and per-user rate
+limits in the same counters as the pages.
+"""
+
+from http import HTTPStatus
+
+from django.conf import settings
+from django.contrib.auth import update_session_auth_hash
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+
+from auth_flow.forms import PasswordChangedElsewhere
+from auth_flow.ratelimit import Rate, client_ip, rate_window_count
+from auth_flow.serializers import (
+    DetailSerializer,
+    PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetRequestSerializer,
+    PasswordResetValidateSerializer,
+    StatusSerializer,
+)
+from auth_flow.services import password_change_notify, request_meta
+
+RESET_SENT = "If an account uses this address, we have emailed it a link to choose a new password."
+RESET_DONE = "Your password has been set. You can log in with it now."
+CHANGE_DONE = "Your password has been changed."
+
+
+class ScopeThrottle(BaseThrottle):
+    """Count requests in the site's own rate-limit counters, per IP or per user."""
+
+    def allow_request(self, request, view) -> bool:
+        scope = view.rate_limit_scope
+        rate = Rate.parse(settings.RATE_LIMITS[scope])
+        user = request.user
+        key = f"user:{user.pk}" if user.is_authenticated else client_ip(request=request)
+        window = rate_window_count(scope=scope, key=key, rate=rate)
+        self.seconds_left = window.seconds_left
+        return window.count <= rate.count
+
+    def wait(self) -> float:
+        return self.seconds_left
+
+
+class PasswordApiView(APIView):
+    """One endpoint: JSON in and out, rate limited, no session unless it says so."""
+
+    # No session, so no CSRF: a reset needs only what the email carried.
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [ScopeThrottle]
+    rate_limit_scope: str
+
+
+STATUS_OK = OpenApiResponse(StatusSerializer, description="Done.")
+INVALID = OpenApiResponse(description="Field errors, keyed by the field names sent.")
+THROTTLED = OpenApiResponse(
+    DetailSerializer, description="Over the rate limit; `Retry-After` says when to try again."
+)
+BAD_KEY = OpenApiResponse(DetailSerializer, description="The key is invalid, used or expired.")
+
+
+@extend_schema(
+    summary="Email a password reset link",
+    description=(
+        "Always the same answer for any valid address, with or without an account: the "
+        "request only queues the email."
+    ),
+    request=PasswordResetRequestSerializer,
+    responses={200: STATUS_OK, 400: INVALID, 429: THROTTLED},
+)
+class PasswordResetRequestApi(PasswordApiView):
+    rate_limit_scope = "password_reset"
+    serializer_class = PasswordResetRequestSerializer
+
+    def post(self, request):
+        serializer = self.serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.validated_data["form"].save(request=request._request)
+        return Response({"status": "OK", "detail": RESET_SENT})
+
+
+@extend_schema(
+    summary="Check a password reset key",
+    request=PasswordResetValidateSerializer,
+    responses={200: STATUS_OK, 400: INVALID, 404: BAD_KEY, 429: THROTTLED},
+)
+class PasswordResetValidateApi(PasswordApiView):
+    rate_limit_scope = "password_reset_key"
+    serializer_class = PasswordResetValidateSerializer
+
+    def post(self, request):
+        serializer = self.serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if serializer.user_from_key(serializer.validated_data) is None:
+            return Response({"detail": serializer.invalid_message}, status=HTTPStatus.NOT_FOUND)
+        return Response({"status": "OK"})
+
+
+@extend_schema(
+    summary="Set a new password with a reset key",
+    description=(
+        "Works once. Ends the account's sessions and emails the owner; does not log in. "
+        "Accepts `new_password`, `password` (DRPR), `new_password1` + `new_password2` "
+        "(dj-rest-auth) or `new_password` + `re_new_password` (djoser). A bad key is 400 "
+        '`{"token": [...]}`, or 404 `{"detail"}` when the body uses DRPR\'s `password`.'
+    ),
+    request=PasswordResetConfirmSerializer,
+    responses={200: STATUS_OK, 400: INVALID, 404: BAD_KEY, 429: THROTTLED},
+    examples=[
+        OpenApiExample("djoser", value={"uid": "MQ", "token": "…", "new_password": "…"}),
+        OpenApiExample("DRPR", value={"token": "MQ.…", "password": "…"}),
+    ],
+)
+class PasswordResetConfirmApi(PasswordApiView):
+    rate_limit_scope = "password_reset_key"
+    serializer_class = PasswordResetConfirmSerializer
+
+    def post(self, request):
+        serializer = self.serializer_class(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+            form = serializer.validated_data["form"]
+            # The compare-and-set write: of two confirms with one key, one wins.
+            form.save()
+        except PasswordChangedElsewhere:
+            return self.bad_key(serializer)
+        except serializers.ValidationError as error:
+            if "token" in error.detail and serializer.drpr_shape:
+                return self.bad_key(serializer)
+            raise
+        password_change_notify(user_id=form.user.pk, meta=request_meta(request=request))
+        return Response({"status": "OK", "detail": RESET_DONE})
+
+    @staticmethod
+    def bad_key(serializer) -> Response:
+        if serializer.drpr_shape:
+            return Response({"detail": serializer.invalid_message}, status=HTTPStatus.NOT_FOUND)
+        return Response({"token": [serializer.invalid_message]}, status=HTTPStatus.BAD_REQUEST)
+
+
+@extend_schema(
+    summary="Change the logged-in account's password",
+    description=(
+        "Session authentication with CSRF (an `X-CSRFToken` header). Keeps this session, "
+        "ends the account's others, emails the owner. Accepts `old_password` or "
+        "`current_password` (djoser), and `new_password` or `new_password1`, with an "
+        "optional `new_password2` or `re_new_password`."
+    ),
+    request=PasswordChangeSerializer,
+    responses={
+        200: OpenApiResponse(DetailSerializer, description="Changed."),
+        400: INVALID,
+        403: OpenApiResponse(DetailSerializer, description="Not logged in, or no CSRF token."),
+        429: THROTTLED,
+    },
+)
+class PasswordChangeApi(PasswordApiView):
+    authentication_classes = [SessionAuthentication]
+    permission_classes = [permissions.IsAuthenticated]
+    rate_limit_scope = "password_change"
+    serializer_class = PasswordChangeSerializer
+
+    def post(self, request):
+        serializer = self.serializer_class(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        form = serializer.validated_data["form"]
+        try:
+            form.save()
+        except PasswordChangedElsewhere:
+            return Response(
+                {"non_field_errors": ["Your password was changed elsewhere; log in again."]},
+                status=HTTPStatus.BAD_REQUEST,
+            )
+        # This session gets the new hash and stays; the account's others end.
+        update_session_auth_hash(request._request, form.user)
+        password_change_notify(user_id=form.user.pk, meta=request_meta(request=request))
+        return Response({"detail": CHANGE_DONE})
