@@ -7,6 +7,7 @@ form's errors under the name the client sent.
 """
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.forms import Form
 from django.utils.encoding import force_str
@@ -75,18 +76,14 @@ class ResetKeySerializer(serializers.Serializer):
 
     def user_from_key(self, attrs) -> object | None:
         """Return the account the key is for, if the key is valid now."""
-        from django.contrib.auth.tokens import default_token_generator
-
         uid, token = attrs.get("uid"), attrs["token"]
         if uid is None:
             uid, _, token = token.partition(".")
+        User = get_user_model()
         try:
-            pk = urlsafe_base64_decode(uid).decode()
-            user = get_user_model()._default_manager.get(pk=pk)
-        except (ValueError, TypeError, OverflowError, DjangoValidationError) as error:
-            del error
-            return None
-        except get_user_model().DoesNotExist:
+            # As Django's PasswordResetConfirmView.get_user: junk is "no such account".
+            user = User._default_manager.get(pk=urlsafe_base64_decode(uid).decode())
+        except (ValueError, TypeError, OverflowError, DjangoValidationError, User.DoesNotExist):
             return None
         return user if default_token_generator.check_token(user, token) else None
 

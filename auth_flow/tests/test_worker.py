@@ -229,12 +229,17 @@ def test_running_workers_requeue_what_a_dead_one_left(client, queue, user):  # n
         started_at=timezone.now() - timedelta(hours=1),
         worker_ids=["elsewhere-0"],
     )
+    # "Just now" is once this worker runs: a start slower than the stale time (a busy
+    # machine) must not find both stale at once.
+    later = timezone.now() + timedelta(hours=1)
     queue.filter(pk=fresh.pk).update(
-        status=TaskResultStatus.RUNNING, started_at=timezone.now(), worker_ids=["elsewhere-1"]
+        status=TaskResultStatus.RUNNING, started_at=later, worker_ids=["elsewhere-1"]
     )
     provider = SmtpSink().start()
     worker = worker_process(smtp_port=provider.port, TASK_STALE_AFTER_SECONDS="3")
     try:
+        wait_for(lambda: worker_logged(worker, "Sending with"), timeout=30)
+        queue.filter(pk=fresh.pk).update(started_at=timezone.now())
         wait_for(lambda: len(provider.messages) == 2, timeout=30)
     finally:
         stopped(worker)
