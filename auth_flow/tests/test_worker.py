@@ -190,9 +190,11 @@ def test_a_worker_stopped_mid_send_loses_no_email(client, queue, user, signals, 
             wait_for(lambda: not queue.running().exists())
     finally:
         slow_provider.stop()
-    task = queue.get()
-    assert task.status != TaskResultStatus.FAILED
-    assert task.exception_class_path == ""
+    # Given back, never failed. (Supervised, a sibling process may have claimed it in the
+    # moment between the two signals and queued a retry when the provider went away.)
+    assert queue.exists()
+    assert not queue.failed().exists()
+    assert all(task.exception_class_path == "" for task in queue)
 
     provider = SmtpSink().start()
     restarted = worker_process(smtp_port=provider.port)
