@@ -1,8 +1,9 @@
 """Send emails from several processes and threads at once, and stop without losing one.
 
-Each thread runs django-tasks-db's own claim loop (an exclusive transaction on SQLite,
-`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL), so a task goes to exactly one thread
-of one process, however many workers share the queue. Each thread has its own database
+A dispatcher thread per process claims tasks for its idle sending threads (an exclusive
+transaction on SQLite, `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL), so a task goes
+to exactly one thread of one process, however many workers share the queue; each thread
+runs it with django-tasks-db's own `run_task`. Each thread has its own database
 connection (Django's are per thread) and keeps its provider connection open between
 messages (see `emails.message_deliver`). Threads share one core (rendering and MIME
 building hold the GIL); processes, run by a `WorkerSupervisor`, use the others.
@@ -11,6 +12,8 @@ building hold the GIL); processes, run by a `WorkerSupervisor`, use the others.
 import gc
 import logging
 import os
+import queue
+import random
 import signal
 import subprocess
 import threading
@@ -20,8 +23,11 @@ from datetime import timedelta
 from typing import NoReturn
 
 from django.conf import settings
-from django.db import connections
+from django.db import close_old_connections, connections
+from django.db.utils import OperationalError
 from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from auth_flow.tasks import tasks_give_back, tasks_requeue_abandoned
 
@@ -29,12 +35,51 @@ logger = logging.getLogger(__name__)
 
 
 class WorkerPool:
-    """Run one claim loop per thread; on the first signal finish, on the second give back."""
+    """Claim tasks in batches for idle sending threads; on the first signal finish, on the
+    second give back.
 
-    def __init__(self, *, size: int, worker_id: str, **worker_options):
+    One dispatcher thread per process claims as many ready tasks as there are idle
+    threads, in one exclusive transaction (`SELECT … FOR UPDATE SKIP LOCKED` on
+    PostgreSQL), each under the id of the thread that will send it. One claimer instead
+    of one per thread means one short write lock per batch on SQLite instead of a queue
+    of threads waiting for it, and one idle poll per interval instead of one per thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        size: int,
+        worker_id: str,
+        queue_names: list[str],
+        interval: float,
+        batch: bool,
+        backend_name: str,
+        startup_delay: bool,
+        max_tasks: int | None,
+        excluded_queue_names: list[str],
+    ):
         self.workers = [
-            Worker(worker_id=f"{worker_id}-{n}", **worker_options) for n in range(size)
+            Worker(
+                worker_id=f"{worker_id}-{n}",
+                queue_names=queue_names,
+                interval=interval,
+                batch=batch,
+                backend_name=backend_name,
+                startup_delay=startup_delay,
+                max_tasks=max_tasks,
+                excluded_queue_names=excluded_queue_names,
+            )
+            for n in range(size)
         ]
+        self.queue_names = queue_names
+        self.excluded_queue_names = excluded_queue_names
+        self.backend_name = backend_name
+        self.interval = interval
+        self.batch = batch
+        self.startup_delay = startup_delay
+        self.max_tasks = max_tasks
+        self.idle: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self.inboxes: list[queue.SimpleQueue] = [queue.SimpleQueue() for _ in self.workers]
         self.stopping = False
         self.stale_after = timedelta(seconds=settings.TASK_STALE_AFTER_SECONDS)
 
@@ -51,8 +96,6 @@ class WorkerPool:
             signal.strsignal(signum),
         )
         self.stopping = True
-        for worker in self.workers:
-            worker.running = False
 
     def abandon(self, *, why: str) -> NoReturn:
         """Give the emails in flight back to the queue and exit at once."""
@@ -74,12 +117,13 @@ class WorkerPool:
         # process: keep them out of every garbage collection from here on.
         gc.freeze()
         threads = [
-            threading.Thread(target=self.run_one, args=(worker,), name=worker.worker_id)
-            for worker in self.workers
+            threading.Thread(target=self.send_from, args=(index,), name=worker.worker_id)
+            for index, worker in enumerate(self.workers)
         ]
+        threads.append(threading.Thread(target=self.dispatch, name="dispatcher"))
         for thread in threads:
             thread.start()
-        logger.info("Sending with %d thread(s).", len(threads))
+        logger.info("Sending with %d thread(s).", len(self.workers))
         next_check = time.monotonic() + self.stale_check_every()
         while any(thread.is_alive() for thread in threads):
             time.sleep(0.2)  # the main thread stays free to take signals
@@ -103,17 +147,91 @@ class WorkerPool:
         finally:
             connections.close_all()
 
-    @staticmethod
-    def run_one(worker: Worker) -> None:
-        # The claim loop calls close_old_connections() twice per task; with health
-        # checks on, each costs a round trip. A broken connection fails its query and is
-        # replaced on the next loop anyway.
-        for alias in connections:
-            connections[alias].settings_dict["CONN_HEALTH_CHECKS"] = False
+    def dispatch(self) -> None:
+        """Claim ready tasks for the idle threads until stopped (or, in batch mode, done)."""
+        no_health_checks()
+        if self.startup_delay and self.interval:
+            time.sleep(random.random())  # spread out the workers started together
+        claimed = 0
         try:
-            worker.run()
+            while not self.stopping:
+                try:
+                    idle = [self.idle.get(timeout=0.2)]
+                except queue.Empty:
+                    continue
+                while len(idle) < len(self.workers):
+                    try:
+                        idle.append(self.idle.get_nowait())
+                    except queue.Empty:
+                        break
+                if self.max_tasks is not None:
+                    idle, spare = (
+                        idle[: self.max_tasks - claimed],
+                        idle[self.max_tasks - claimed :],
+                    )
+                    for index in spare:
+                        self.idle.put(index)
+                close_old_connections()
+                tasks = self.tasks_claim(indexes=idle)
+                for index, task_result in zip(idle, tasks or [], strict=False):
+                    self.inboxes[index].put(task_result)
+                for index in idle[len(tasks or []) :]:
+                    self.idle.put(index)
+                if tasks is None:
+                    continue  # the database is locked for now: try again
+                claimed += len(tasks)
+                if self.max_tasks is not None and claimed >= self.max_tasks:
+                    return
+                if len(tasks) == len(idle):
+                    continue  # more may be waiting
+                # A running task may queue its own retry: batch mode ends only when the
+                # queue is empty with every thread idle.
+                if self.batch and self.idle.qsize() == len(self.workers):
+                    return
+                time.sleep(self.interval or 0.01)
         finally:
             connections.close_all()
+            for inbox in self.inboxes:
+                inbox.put(None)  # each thread finishes what it holds, then stops
+
+    def tasks_claim(self, *, indexes: list[int]) -> list[DBTaskResult] | None:
+        """Claim a ready task for each of these threads in one transaction, or None if locked."""
+        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+        if "*" not in self.queue_names:
+            tasks = tasks.filter(queue_name__in=self.queue_names)
+        if self.excluded_queue_names:
+            tasks = tasks.exclude(queue_name__in=self.excluded_queue_names)
+        try:
+            with exclusive_transaction(tasks.db):
+                claimed = list(tasks.select_for_update(skip_locked=True)[: len(indexes)])
+                for index, task_result in zip(indexes, claimed, strict=False):
+                    task_result.claim(self.workers[index].worker_id)
+        except OperationalError as error:
+            if not is_locked_database_exception(error):
+                raise
+            return None
+        return claimed
+
+    def send_from(self, index: int) -> None:
+        """Send each task the dispatcher hands this thread, until it hands over None."""
+        no_health_checks()
+        worker, inbox = self.workers[index], self.inboxes[index]
+        try:
+            self.idle.put(index)
+            while (task_result := inbox.get()) is not None:
+                worker.run_task(task_result)
+                close_old_connections()
+                self.idle.put(index)
+        finally:
+            connections.close_all()
+
+
+def no_health_checks() -> None:
+    """Skip this thread's per-task connection health checks."""
+    # close_old_connections() runs around every task; with health checks on, each costs
+    # a round trip. A broken connection fails its query and is replaced on the next task.
+    for alias in connections:
+        connections[alias].settings_dict["CONN_HEALTH_CHECKS"] = False
 
 
 class WorkerSupervisor:

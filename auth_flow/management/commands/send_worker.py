@@ -17,6 +17,9 @@ class Command(DbWorkerCommand):
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
+        # One claimer per process polls (not one per thread): a short wait between
+        # looks at an empty queue costs little and is how long a lone email waits.
+        parser.set_defaults(interval=0.1)
         parser.add_argument(
             "--concurrency",
             type=int,
