@@ -9,7 +9,6 @@ from playwright.sync_api import Page, expect
 
 from auth_flow.marketing import marketing_user_create
 from auth_flow.models import EmailCopy, User
-from e2e.conftest import axe_violations
 
 MARKETING_PASSWORD = "mia-marketing-1234"
 NEW_SUBJECT = "Your {{ site_name }} reset link is here"
@@ -31,7 +30,7 @@ def marketing(db) -> User:
 
 
 @pytest.fixture
-def editor(page: Page, marketing: User, csp_violations) -> Page:
+def editor(axe, page: Page, marketing: User, csp_violations) -> Page:
     """Log in to the admin as marketing and open the reset email's copy."""
     page.goto("/admin/")
     page.get_by_label("Username").fill("mia")
@@ -39,7 +38,7 @@ def editor(page: Page, marketing: User, csp_violations) -> Page:
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("link", name="Email copy").first.click()
     expect(page.get_by_role("cell", name="Sent when someone asks to reset")).to_be_visible()
-    assert axe_violations(page) == []
+    axe(page, "admin: email copy list")
     page.get_by_role("link", name="Password reset", exact=True).click()
     expect(page.get_by_test_id("preview-subject")).to_have_text("Reset your Passage password")
     return page
@@ -55,7 +54,7 @@ def reset_email_for(user: User, mailoutbox):
 
 
 def test_marketing_edits_previews_tests_and_saves_the_reset_email(
-    editor: Page, mailoutbox, live_server
+    axe, editor: Page, mailoutbox, live_server
 ):
     page = editor
     page.evaluate("window.__noReload = true")
@@ -74,7 +73,7 @@ def test_marketing_edits_previews_tests_and_saves_the_reset_email(
         "href", f"{live_server.url}/"
     )
     assert page.evaluate("window.__noReload === true"), "the page reloaded"
-    assert axe_violations(page) == []
+    axe(page, "admin: email copy editor with live preview")
 
     page.get_by_role("button", name="Send a test to mia@example.com").click()
     expect(page.locator("#test-send-result")).to_contain_text("Test queued to mia@example.com")
@@ -112,17 +111,20 @@ def test_marketing_edits_previews_tests_and_saves_the_reset_email(
     ],
     ids=["user-password", "missing-button"],
 )
-def test_a_bad_edit_is_refused_and_the_live_email_stays(editor: Page, mailoutbox, edit, message):
+def test_a_bad_edit_is_refused_and_the_live_email_stays(
+    axe, editor: Page, mailoutbox, edit, message
+):
     page = editor
     body = page.get_by_label("Body")
     body.fill(edit(body.input_value()))
 
     expect(page.locator("#copy-preview")).to_contain_text(message)
     expect(page.locator("#copy-preview-status")).to_contain_text(message)  # read out
-    assert axe_violations(page) == []
+    axe(page, "admin: editor refusing bad copy")
 
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("Please correct the error below.")).to_be_visible()
+    axe(page, "admin: editor with save errors")
     expect(page.locator(".errorlist").first).to_contain_text(message)
     assert_no_csp_violations(page)
 
@@ -132,7 +134,7 @@ def test_a_bad_edit_is_refused_and_the_live_email_stays(editor: Page, mailoutbox
     assert "Someone asked to reset the password of your Passage account." in email.body
 
 
-def test_history_shows_the_difference_and_reverts(editor: Page):
+def test_history_shows_the_difference_and_reverts(axe, editor: Page):
     page = editor
     page.get_by_label("Subject").fill("A subject nobody liked")
     page.get_by_role("button", name="Save", exact=True).click()
@@ -140,7 +142,7 @@ def test_history_shows_the_difference_and_reverts(editor: Page):
 
     page.get_by_role("link", name="History").click()
     expect(page.get_by_role("cell", name="A subject nobody liked", exact=True)).to_be_visible()
-    assert axe_violations(page) == []
+    axe(page, "admin: email copy history")
 
     # Nothing older than the edit was saved through the admin, so restore the default.
     page.goto(reverse("admin:auth_flow_emailcopy_changelist"))
@@ -161,7 +163,7 @@ def test_history_shows_the_difference_and_reverts(editor: Page):
     expect(page.locator(".copy-diff .added")).to_contain_text(
         "Reset your {{ site_name }} password"
     )
-    assert axe_violations(page) == []
+    axe(page, "admin: history diff")
 
     page.get_by_role("button", name="Revert").first.click()
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
