@@ -11,12 +11,12 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 DEV_ENV := DJANGO_DEBUG=1
 TEST_ENV := DJANGO_SECRET_KEY=test-only-not-secret DJANGO_DEBUG=0
 
-.PHONY: help install browser run test test-postgres unit e2e lint format bench clean
+.PHONY: help install browser run test test-postgres unit e2e e2e-headed lint format bench clean
 
 help:
 	@echo "make run    serve the site at http://127.0.0.1:8000 (SQLite, console email, worker)"
 	@echo "make test   install what the tests need and run them all (unit + Playwright)"
-	@echo "make unit | e2e | lint | format | bench | clean"
+	@echo "make unit | e2e | e2e-headed | lint | format | bench | clean"
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -n "$(PYTHON)" || { echo "Python >= 3.12 not found (pyenv: 'pyenv install 3.13')."; exit 1; }
@@ -68,6 +68,17 @@ unit: install
 
 e2e: browser
 	$(TEST_ENV) $(PY) -m pytest e2e
+
+# The journeys in a visible browser, slowed down for a person watching (SLOWMO ms per
+# action). A browser window needs a display: without one, say so and stop.
+SLOWMO ?= 400
+e2e-headed: browser
+	@if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		echo "No display (DISPLAY and WAYLAND_DISPLAY are unset): a headed browser has nowhere to show."; \
+		echo "Run this from a desktop session, or under a virtual one: xvfb-run make e2e-headed"; \
+		exit 1; \
+	fi
+	$(TEST_ENV) $(PY) -m pytest e2e --headed --slowmo $(SLOWMO) -k "not production_stack and not failure_artifacts" $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -125,8 +125,10 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A file, not memory, so a worker process started by the tests shares the test DB.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+    # A file, not memory, so a worker process started by the tests shares the test DB;
+    # beside the database it tests, so two runs on two databases don't share one.
+    _db_file = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"] = {"NAME": str(_db_file.with_name(f"test-{_db_file.name}"))}
     # https://docs.djangoproject.com/en/6.1/ref/databases/#sqlite-transaction-behavior
     # Tuned for a web server and a worker writing at once: WAL lets readers go on while
     # one writes (and doubled reset throughput here); synchronous=NORMAL is safe with WAL
