@@ -48,8 +48,13 @@ run: install
 
 # Everything on SQLite (unit + e2e); then the unit tests again on PostgreSQL when
 # TEST_POSTGRES_URL answers (.ci/run points it at this machine's server).
+# Two pytest processes (pytest-xdist), each test file kept in one of them: the
+# subprocess and browser tests spend much of their time waiting.
+TEST_WORKERS ?= 2
+PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+
 test: browser
-	$(TEST_ENV) $(PY) -m pytest
+	$(TEST_ENV) $(PY) -m pytest $(PARALLEL)
 	@$(MAKE) --no-print-directory test-postgres
 
 test-postgres: install
@@ -60,7 +65,7 @@ test-postgres: install
 		echo "PostgreSQL pass skipped: nothing answers at TEST_POSTGRES_URL."; \
 	else \
 		echo "Unit tests on PostgreSQL:"; \
-		$(TEST_ENV) DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest auth_flow; \
+		$(TEST_ENV) DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest $(PARALLEL) auth_flow; \
 	fi
 
 unit: install

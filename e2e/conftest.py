@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
-from playwright.sync_api import BrowserContext, Page, Route
+from playwright.sync_api import BrowserContext, Page
 from pytest_playwright.pytest_playwright import _truncate_file_name
 from slugify import slugify
 
@@ -133,19 +133,14 @@ def page_scripts_off_twin(page: Page) -> Iterator[Page]:
     """Open this page's current HTML at its URL in a page that runs axe but not the site's
     scripts, with the same styles and viewport: what a person without JS sees."""
     html, url = page.content(), page.url
-
-    def serve(route: Route) -> None:
-        if route.request.url == url:
-            route.fulfill(content_type="text/html; charset=utf-8", body=html)
-        elif route.request.resource_type == "script":
-            route.abort()
-        else:
-            route.continue_()
-
     context = page.context.browser.new_context(viewport=page.viewport_size)
     try:
         twin = context.new_page()
-        twin.route("**/*", serve)
+        # Only the document and the scripts are intercepted: styles load as they did.
+        twin.route(
+            url, lambda route: route.fulfill(content_type="text/html; charset=utf-8", body=html)
+        )
+        twin.route("**/*.js", lambda route: route.abort())
         twin.goto(url)
         yield twin
     finally:
@@ -156,6 +151,16 @@ def assert_accessible(page: Page, state: str, *, javascript: bool = True) -> Non
     """Fail with each WCAG 2.1 A/AA violation (rule id and element) axe finds on the page."""
     violations = axe_violations(page, state=state, javascript=javascript)
     assert not violations, f"axe on {state} ({page.url}):\n  " + "\n  ".join(violations)
+
+
+def pytest_sessionfinish(session) -> None:
+    if hasattr(session.config, "workeroutput"):  # a pytest-xdist worker: report home
+        session.config.workeroutput["axe_rules"] = AXE_RULES
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    AXE_RULES.update(getattr(node, "workeroutput", {}).get("axe_rules", {}))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

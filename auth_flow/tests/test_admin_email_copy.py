@@ -13,7 +13,12 @@ from auth_flow.models import EmailCopy, User
 
 @pytest.fixture
 def reset_copy(db) -> EmailCopy:
-    return EmailCopy.objects.get(name="password_reset")
+    """The reset email's copy with no versions yet, as a new site has it."""
+    copy = EmailCopy.objects.get(name="password_reset")
+    # A transactional test before this one (in any order) flushes the tables, and the
+    # copies seeded again after the flush come with a version each.
+    copy.history.all().delete()
+    return copy
 
 
 def change_url(copy: EmailCopy) -> str:
