@@ -80,6 +80,26 @@ def test_a_thread_keeps_its_smtp_connection_between_messages(queue):  # noqa: F8
     assert sink.connections == 1
 
 
+def test_a_burst_is_sent_by_every_thread_at_once(queue):  # noqa: F811
+    # A provider that takes a second per message: one at a time, 8 would take 8 seconds.
+    addresses = accounts(8)
+    sink = SmtpSink(delay=1).start()
+    worker = worker_process(smtp_port=sink.port, concurrency=4)
+    try:
+        wait_for(lambda: worker_logged(worker, "Sending with 4 thread"))
+        for address in addresses:
+            password_reset_request(email=address, meta=META)
+        wait_for(lambda: len(sink.messages) == 8)
+    finally:
+        stopped(worker)
+        sink.stop()
+
+    assert Counter(message["To"] for message in sink.messages) == Counter(addresses)
+    threads = Counter(task.worker_ids[-1] for task in queue.successful())
+    assert len(threads) == 4  # the dispatcher handed work to every idle thread
+    assert sink.connections == 4  # each over its own connection, kept open
+
+
 def test_a_supervised_worker_sends_from_each_of_its_processes(queue):  # noqa: F811
     addresses = accounts(60)
     for address in addresses:
