@@ -59,6 +59,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "SITE_URL": f"http://127.0.0.1:{port}",
         "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+        "DJANGO_STATIC_ROOT": str(workdir / "static"),
         "EMAIL_PROVIDER": "smtp",
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(sink.port),

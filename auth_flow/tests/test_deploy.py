@@ -11,11 +11,13 @@ from auth_flow.bench import free_port, wait_until_serving
 
 
 @pytest.fixture
-def gunicorn(transactional_db):
+def gunicorn(transactional_db, tmp_path):
     """Serve the site as production does: collectstatic, then gunicorn with DEBUG off."""
     port = free_port()
     env = {
         **os.environ,
+        # Its own folder: another test process may be collecting at the same time.
+        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "test-only-secret",
         "SITE_URL": f"http://127.0.0.1:{port}",
