@@ -25,7 +25,10 @@ def test_a_failed_test_keeps_its_trace_screenshot_and_html(tmp_path: Path):
     (tmp_path / "test_fails.py").write_text(FAILING_TEST)
     # The suite's own fixtures and hooks, as a conftest there (a plugin would lose to
     # pytest-playwright's fixtures).
-    (tmp_path / "conftest.py").write_text("from e2e.conftest import *  # noqa: F403\n")
+    (tmp_path / "conftest.py").write_text(
+        "from e2e.conftest import *  # noqa: F403\n"
+        "from e2e.conftest import _short_timeouts, _site_settings  # noqa: F401\n"
+    )
     results = tmp_path / "test-results"
     run = subprocess.run(
         [
