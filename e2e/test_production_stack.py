@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -44,6 +45,20 @@ class Stack:
                     return message
             time.sleep(0.05)  # the worker is another process: there is no event to await
         raise AssertionError(f"no email {subject!r} to {address} in {EMAIL_WITHIN_SECONDS} s")
+
+
+def health_wait(*, url: str, timeout: float = 60) -> None:
+    """Wait until gunicorn's workers answer: the master listens before they have booted."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health/", timeout=5) as response:
+                if response.status == HTTPStatus.OK:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)  # another process, booting: there is no event to await
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +104,9 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     )
     try:
         wait_until_serving(port, process=gunicorn)
-        yield Stack(url=f"http://127.0.0.1:{port}", sink=sink)
+        url = f"http://127.0.0.1:{port}"
+        health_wait(url=url)
+        yield Stack(url=url, sink=sink)
     finally:
         for process in (gunicorn, worker):
             process.terminate()
