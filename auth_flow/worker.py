@@ -45,39 +45,13 @@ class WorkerPool:
     of threads waiting for it, and one idle poll per interval instead of one per thread.
     """
 
-    def __init__(
-        self,
-        *,
-        size: int,
-        worker_id: str,
-        queue_names: list[str],
-        interval: float,
-        batch: bool,
-        backend_name: str,
-        startup_delay: bool,
-        max_tasks: int | None,
-        excluded_queue_names: list[str],
-    ):
+    def __init__(self, *, size: int, worker_id: str, **worker_options):
         self.workers = [
-            Worker(
-                worker_id=f"{worker_id}-{n}",
-                queue_names=queue_names,
-                interval=interval,
-                batch=batch,
-                backend_name=backend_name,
-                startup_delay=startup_delay,
-                max_tasks=max_tasks,
-                excluded_queue_names=excluded_queue_names,
-            )
-            for n in range(size)
+            Worker(worker_id=f"{worker_id}-{n}", **worker_options) for n in range(size)
         ]
-        self.queue_names = queue_names
-        self.excluded_queue_names = excluded_queue_names
-        self.backend_name = backend_name
-        self.interval = interval
-        self.batch = batch
-        self.startup_delay = startup_delay
-        self.max_tasks = max_tasks
+        # The library's parsed options (queues, interval, batch, max_tasks) for the
+        # dispatcher; every thread's are the same.
+        self.options = self.workers[0]
         self.idle: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.inboxes: list[queue.SimpleQueue] = [queue.SimpleQueue() for _ in self.workers]
         self.stopping = False
@@ -150,7 +124,8 @@ class WorkerPool:
     def dispatch(self) -> None:
         """Claim ready tasks for the idle threads until stopped (or, in batch mode, done)."""
         no_health_checks()
-        if self.startup_delay and self.interval:
+        options = self.options
+        if options.startup_delay and options.interval:
             time.sleep(random.random())  # spread out the workers started together
         claimed = 0
         try:
@@ -159,36 +134,33 @@ class WorkerPool:
                     idle = [self.idle.get(timeout=0.2)]
                 except queue.Empty:
                     continue
-                while len(idle) < len(self.workers):
+                wanted = len(self.workers)
+                if options.max_tasks is not None:
+                    wanted = min(wanted, options.max_tasks - claimed)
+                while len(idle) < wanted:
                     try:
                         idle.append(self.idle.get_nowait())
                     except queue.Empty:
                         break
-                if self.max_tasks is not None:
-                    idle, spare = (
-                        idle[: self.max_tasks - claimed],
-                        idle[self.max_tasks - claimed :],
-                    )
-                    for index in spare:
-                        self.idle.put(index)
                 close_old_connections()
                 tasks = self.tasks_claim(indexes=idle)
-                for index, task_result in zip(idle, tasks or [], strict=False):
+                handed = tasks or []
+                for index, task_result in zip(idle, handed, strict=False):
                     self.inboxes[index].put(task_result)
-                for index in idle[len(tasks or []) :]:
+                for index in idle[len(handed) :]:
                     self.idle.put(index)
                 if tasks is None:
                     continue  # the database is locked for now: try again
                 claimed += len(tasks)
-                if self.max_tasks is not None and claimed >= self.max_tasks:
+                if options.max_tasks is not None and claimed >= options.max_tasks:
                     return
                 if len(tasks) == len(idle):
                     continue  # more may be waiting
                 # A running task may queue its own retry: batch mode ends only when the
                 # queue is empty with every thread idle.
-                if self.batch and self.idle.qsize() == len(self.workers):
+                if options.batch and self.idle.qsize() == len(self.workers):
                     return
-                time.sleep(self.interval or 0.01)
+                time.sleep(options.interval or 0.01)
         finally:
             connections.close_all()
             for inbox in self.inboxes:
@@ -196,11 +168,12 @@ class WorkerPool:
 
     def tasks_claim(self, *, indexes: list[int]) -> list[DBTaskResult] | None:
         """Claim a ready task for each of these threads in one transaction, or None if locked."""
-        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
-        if "*" not in self.queue_names:
-            tasks = tasks.filter(queue_name__in=self.queue_names)
-        if self.excluded_queue_names:
-            tasks = tasks.exclude(queue_name__in=self.excluded_queue_names)
+        options = self.options
+        tasks = DBTaskResult.objects.ready().filter(backend_name=options.backend_name)
+        if not options.process_all_queues:
+            tasks = tasks.filter(queue_name__in=options.queue_names)
+        if options.excluded_queue_names:
+            tasks = tasks.exclude(queue_name__in=options.excluded_queue_names)
         try:
             with exclusive_transaction(tasks.db):
                 claimed = list(tasks.select_for_update(skip_locked=True)[: len(indexes)])

@@ -128,21 +128,14 @@ def axe_violations(page: Page, *, state: str = "", javascript: bool = True) -> l
     ]
 
 
-_TWIN_CONTEXTS: dict[tuple, BrowserContext] = {}
-
-
 @contextlib.contextmanager
 def page_scripts_off_twin(page: Page) -> Iterator[Page]:
     """Open this page's current HTML at its URL in a page that runs axe but not the site's
     scripts, with the same styles and viewport: what a person without JS sees."""
     html, url = page.content(), page.url
-    browser = page.context.browser
-    viewport = page.viewport_size or {}
-    key = (id(browser), viewport.get("width"), viewport.get("height"))
-    if key not in _TWIN_CONTEXTS:  # one per browser and screen size: styles stay cached
-        _TWIN_CONTEXTS[key] = browser.new_context(viewport=page.viewport_size)
-    twin = _TWIN_CONTEXTS[key].new_page()
+    context = page.context.browser.new_context(viewport=page.viewport_size)
     try:
+        twin = context.new_page()
         # Only the document and the scripts are intercepted: styles load as they did.
         twin.route(
             url, lambda route: route.fulfill(content_type="text/html; charset=utf-8", body=html)
@@ -151,7 +144,7 @@ def page_scripts_off_twin(page: Page) -> Iterator[Page]:
         twin.goto(url)
         yield twin
     finally:
-        twin.close()
+        context.close()
 
 
 def assert_accessible(page: Page, state: str, *, javascript: bool = True) -> None:

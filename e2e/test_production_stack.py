@@ -23,6 +23,7 @@ from playwright.sync_api import Page, expect
 
 from auth_flow.bench import free_port, wait_until_serving
 from auth_flow.smtp_sink import SmtpSink
+from auth_flow.tests.test_tasks import wait_for
 from e2e.test_journeys import NEW_PASSWORD, PASSWORD, label
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -49,16 +50,15 @@ class Stack:
 
 def health_wait(*, url: str, timeout: float = 60) -> None:
     """Wait until gunicorn's workers answer: the master listens before they have booted."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def answers() -> bool:
         try:
             with urllib.request.urlopen(f"{url}/health/", timeout=5) as response:
-                if response.status == HTTPStatus.OK:
-                    return
+                return response.status == HTTPStatus.OK
         except OSError:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.1)  # another process, booting: there is no event to await
+            return False
+
+    wait_for(answers, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
