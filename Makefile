@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 DEV_ENV := DJANGO_DEBUG=1
-TEST_ENV := DJANGO_SECRET_KEY=test-only-not-secret DJANGO_DEBUG=0
+TEST_ENV := DJANGO_SECRET_KEY=test-only-not-secret DJANGO_DEBUG=0 EMAIL_PROVIDER=console
 
 .PHONY: help install browser run test test-postgres unit e2e e2e-headed lint format bench clean
 

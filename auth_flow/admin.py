@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery
@@ -18,6 +19,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.csp import CSP
 from django.utils.decorators import method_decorator
+from django.utils.text import Truncator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
@@ -26,11 +28,27 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from auth_flow import emails, tasks
 from auth_flow.forms import AdminLoginForm
-from auth_flow.models import EmailCopy, UndeliverableAddress, User
+from auth_flow.models import EmailCopy, UndeliverableAddress, User, email_canonicalize
+from auth_flow.ratelimit import Rate, rate_window_count
 from auth_flow.services import password_reset_request, request_meta
 
 
-class AccountCreationForm(forms.ModelForm):
+class CanonicalEmailMixin:
+    """Refuse an address another account holds in another case or Unicode spelling."""
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        canonical = email_canonicalize(email)
+        others = User.objects.filter(email_canonical=canonical).exclude(pk=self.instance.pk)
+        # A form error, not the 500 the unique column would answer; staff may know who.
+        if canonical and others.exists():
+            raise ValidationError(
+                "An account with this email address already exists.", code="email_taken"
+            )
+        return email
+
+
+class AccountCreationForm(CanonicalEmailMixin, forms.ModelForm):
     """Create an account without choosing its password: its owner does, by email."""
 
     class Meta:
@@ -46,11 +64,19 @@ class AccountCreationForm(forms.ModelForm):
         return user
 
 
+class AccountChangeForm(CanonicalEmailMixin, UserChangeForm):
+    """Edit an account; its address stays unique in its canonical spelling."""
+
+    class Meta(UserChangeForm.Meta):
+        model = User
+
+
 @admin.register(User)
 class AccountAdmin(UserAdmin):
     """Manage accounts; staff never set a person's password (ASVS 6.4.6), they send a
     reset email instead."""
 
+    form = AccountChangeForm
     add_form = AccountCreationForm
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "email")}),)
     fieldsets = ((None, {"fields": ("username",)}), *UserAdmin.fieldsets[1:])
@@ -90,8 +116,10 @@ admin.site.login_form = AdminLoginForm
 
 @admin.register(UndeliverableAddress)
 class UndeliverableAddressAdmin(admin.ModelAdmin):
-    list_display = ["email", "reason", "provider", "event_count", "last_seen"]
-    list_filter = ["reason", "provider"]
+    """Show which addresses the site no longer mails, since when and on whose word."""
+
+    list_display = ["email", "reason", "why", "provider", "event_count", "first_seen", "last_seen"]
+    list_filter = ["reason", "provider", "first_seen"]
     search_fields = ["email"]
     readonly_fields = [
         "email",
@@ -102,6 +130,10 @@ class UndeliverableAddressAdmin(admin.ModelAdmin):
         "first_seen",
         "last_seen",
     ]
+
+    @admin.display(description="Why (the provider's words)", ordering="description")
+    def why(self, obj: UndeliverableAddress) -> str:
+        return Truncator(obj.description).chars(80) if obj.description else "—"
 
     def has_add_permission(self, request) -> bool:
         # Rows come from the provider's webhooks; deleting one re-enables sending.
@@ -185,6 +217,26 @@ PREVIEW_CSP = {
     "frame-ancestors": [CSP.SELF],
     "sandbox": True,
 }
+
+
+def copy_test_send_refusal(*, request: HttpRequest) -> str:
+    """Count a test send by this editor; say why it may not go if over the rate."""
+    # Per staff account, not per IP: each test is a real email, and no editor's session
+    # (careless or stolen) may turn the admin into a mailer.
+    rate = Rate.parse(settings.RATE_LIMITS["copy_test_send"])
+    window = rate_window_count(scope="copy_test_send", key=str(request.user.pk), rate=rate)
+    if window.count <= rate.count:
+        return ""
+    wait = max(1, -(-window.seconds_left // 60))  # rounded up
+
+    def minutes(n: int) -> str:
+        return f"{n} minute{'s' if n != 1 else ''}"
+
+    return (
+        f"You have sent the most test emails allowed: {rate.count} in "
+        f"{minutes(max(1, rate.seconds // 60))}. This one was not sent; try again in "
+        f"{minutes(wait)}. Meanwhile the preview shows every change."
+    )
 
 
 def preview_session_key(*, pk: int) -> str:
@@ -272,7 +324,11 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
             # the winner's version, and the form says so with the text kept.
             return super().changeform_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="Reset the selected emails to their shipped default")
+    # A change of the copy like any save: staff who may only view it cannot run it.
+    @admin.action(
+        description="Reset the selected emails to their shipped default",
+        permissions=["change"],
+    )
     def reset_to_default(self, request: HttpRequest, queryset: QuerySet) -> None:
         reset = 0
         for copy in queryset:
@@ -382,6 +438,9 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         elif not form.is_valid():
             context["problem"] = "Fix the errors in the copy before sending a test."
             status = HTTPStatus.UNPROCESSABLE_CONTENT
+        elif refusal := copy_test_send_refusal(request=request):
+            context["problem"] = refusal
+            status = HTTPStatus.TOO_MANY_REQUESTS
         else:
             tasks.copy_test_send.enqueue(
                 name=copy.name,

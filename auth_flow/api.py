@@ -20,8 +20,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from auth_flow.backends import login_failures_clear
 from auth_flow.forms import PasswordChangedElsewhere
-from auth_flow.ratelimit import Rate, client_ip, rate_window_count
+from auth_flow.ratelimit import Rate, client_ip_key, rate_window_count
 from auth_flow.serializers import (
     DetailSerializer,
     PasswordChangeSerializer,
@@ -38,13 +39,13 @@ CHANGE_DONE = "Your password has been changed."
 
 
 class ScopeThrottle(BaseThrottle):
-    """Count requests in the site's own rate-limit counters, per IP or per user."""
+    """Count requests in the site's own rate-limit counters, per IP (IPv6 by /64) or user."""
 
     def allow_request(self, request, view) -> bool:
         scope = view.rate_limit_scope
         rate = Rate.parse(settings.RATE_LIMITS[scope])
         user = request.user
-        key = f"user:{user.pk}" if user.is_authenticated else client_ip(request=request)
+        key = f"user:{user.pk}" if user.is_authenticated else client_ip_key(request=request)
         window = rate_window_count(scope=scope, key=key, rate=rate)
         self.seconds_left = window.seconds_left
         return window.count <= rate.count
@@ -140,6 +141,8 @@ class PasswordResetConfirmApi(PasswordApiView):
             if "token" in error.detail and serializer.drpr_shape:
                 return self.bad_key(serializer)
             raise
+        # The owner proved the address is theirs: strangers' guesses no longer lock it.
+        login_failures_clear(user=form.user)
         password_change_notify(user_id=form.user.pk, meta=request_meta(request=request))
         return Response({"status": "OK", "detail": RESET_DONE})
 

@@ -25,7 +25,7 @@ class AuthFlowConfig(AppConfig):
         # anymail reports webhooks only through this signal.
         from anymail.signals import tracking
 
-        from auth_flow import checks  # noqa: F401  (registers the deploy check)
+        from auth_flow import checks  # noqa: F401  (registers the system checks)
         from auth_flow.webhooks import tracking_event_received
 
         tracking.connect(tracking_event_received, dispatch_uid="auth_flow.tracking")

@@ -140,27 +140,29 @@ PASSWORD_RESET_UNKNOWN = EmailKind(
 EMAIL_VERIFICATION = EmailKind(
     name="email_verification",
     title="Confirm a new account's address",
-    description="Sent after someone signs up with an address no account uses yet.",
+    description=(
+        "Sent after someone signs up with an address no account uses yet. It goes to an "
+        "address nobody has confirmed, so it shows nothing the person who signed up typed."
+    ),
     placeholders=(
-        USERNAME,
         SITE_NAME,
         EXPIRES_IN,
         EXPIRES_AT,
-        _when("When the account was created"),
+        _when("When the sign-up was made"),
         IP,
         BROWSER,
     ),
     subject="Confirm your email address for {{ site_name }}",
     body=(
-        "Hello {{ username }},\n\n"
-        "Someone created a {{ site_name }} account with this email address. If it was you, "
-        "confirm the address with the button below to start using your account. The link "
-        "works once and expires in {{ expires_in }} (at {{ expires_at }}).\n\n"
+        "Hello,\n\n"
+        "Someone signed up to {{ site_name }} with this email address. If it was you, "
+        "confirm the address with the button below and enter the password you chose. The "
+        "link works once and expires in {{ expires_in }} (at {{ expires_at }}).\n\n"
         "[button]\n\n"
-        "The account was created on {{ requested_at }} from IP address {{ ip }} using "
+        "The sign-up was made on {{ requested_at }} from IP address {{ ip }} using "
         "{{ browser }}.\n\n"
-        "If this wasn't you, ignore this email: the account stays inactive and nobody can "
-        "use it."
+        "If this wasn't you, ignore this email: no account is created without this link "
+        "and the password chosen at sign-up."
     ),
     button="Confirm my email address",
 )

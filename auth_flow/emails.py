@@ -33,9 +33,9 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.timesince import timeuntil
 
 from auth_flow.email_catalog import EMAIL_KINDS, EmailKind
-from auth_flow.models import EmailCopy, UndeliverableAddress, email_canonicalize
+from auth_flow.models import EmailCopy, PendingSignup, UndeliverableAddress, email_canonicalize
 from auth_flow.placeholders import BUTTON, text_fill
-from auth_flow.tokens import email_verification_token
+from auth_flow.tokens import signup_confirm_token
 
 logger = logging.getLogger(__name__)
 
@@ -256,14 +256,28 @@ def request_context(*, meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def link_expiry(*, expires_at: datetime, now: datetime | None = None) -> dict[str, str]:
+    """Say how long a link stays valid, and until when."""
+    return {
+        "expires_in": timeuntil(expires_at, now or timezone.now()),
+        "expires_at": date_format(timezone.localtime(expires_at), "j F Y, H:i T"),
+    }
+
+
 def password_reset_expiry() -> dict[str, str]:
     """Say how long a reset link made now stays valid, and until when."""
     now = timezone.now()
-    expires_at = now + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
-    return {
-        "expires_in": timeuntil(expires_at, now),
-        "expires_at": date_format(timezone.localtime(expires_at), "j F Y, H:i T"),
-    }
+    return link_expiry(
+        expires_at=now + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT), now=now
+    )
+
+
+def signup_expiry() -> dict[str, str]:
+    """Say how long a sign-up link made now stays valid, and until when."""
+    now = timezone.now()
+    return link_expiry(
+        expires_at=now + timedelta(seconds=settings.SIGNUP_CONFIRM_TIMEOUT), now=now
+    )
 
 
 class _ResetMailer(auth_forms.PasswordResetForm):
@@ -348,42 +362,46 @@ def password_changed_email_send(*, user_id: int, meta: dict[str, Any]) -> None:
     )
 
 
-def email_verification_send(*, user_id: int, meta: dict[str, Any]) -> None:
-    """Email a new, inactive account a one-time link that confirms its address."""
-    user = get_user_model()._default_manager.filter(pk=user_id, is_active=False).first()
-    if user is None or not user.email:
-        return  # confirmed meanwhile, or gone
+def signup_email_send(*, pending_id: int, meta: dict[str, Any]) -> None:
+    """Email a sign-up's address its confirmation link, or tell the address's owner.
+
+    Neither email carries anything the person who signed up chose (not the username):
+    the address may not be theirs, and mail clients turn domain-like text into links.
+    """
+    pending = PendingSignup.objects.filter(pk=pending_id).first()
+    if pending is None or pending.expired:
+        return  # confirmed, voided by another confirmation, or expired meanwhile
+    owner = (
+        get_user_model()._default_manager.filter(email_canonical=pending.email_canonical).first()
+    )
+    if owner is None:
+        email_verification_send(pending=pending, meta=meta)
+        return
+    if owner.is_active:
+        email_send(
+            name="signup_existing",
+            to=owner.email,
+            values={"username": owner.get_username(), **request_context(meta=meta)},
+            action_url=settings.SITE_URL + reverse("password_reset"),
+        )
+    # A deactivated account hears nothing: staff turned it off, and a sign-up must not
+    # offer it a way back. Either way there is nothing to confirm (deleted after the
+    # send, so a retry still finds the row).
+    pending.delete()
+
+
+def email_verification_send(*, pending: PendingSignup, meta: dict[str, Any]) -> None:
+    """Email a pending sign-up the one-time link that confirms its address."""
     path = reverse(
         "email_verify",
         kwargs={
-            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-            "token": email_verification_token.make_token(user),
+            "uidb64": urlsafe_base64_encode(force_bytes(pending.pk)),
+            "token": signup_confirm_token.make_token(pending),
         },
     )
     email_send(
         name="email_verification",
-        to=user.email,
-        values={
-            "username": user.get_username(),
-            **password_reset_expiry(),
-            **request_context(meta=meta),
-        },
+        to=pending.email,
+        values={**link_expiry(expires_at=pending.expires_at), **request_context(meta=meta)},
         action_url=settings.SITE_URL + path,
-    )
-
-
-def signup_existing_email_send(*, user_id: int, meta: dict[str, Any]) -> None:
-    """Tell an account's owner that someone tried to sign up with its address."""
-    user = get_user_model()._default_manager.filter(pk=user_id).first()
-    if user is None or not user.email:
-        return
-    if not user.is_active:
-        # Never confirmed: the owner most likely lost the first link; send a new one.
-        email_verification_send(user_id=user_id, meta=meta)
-        return
-    email_send(
-        name="signup_existing",
-        to=user.email,
-        values={"username": user.get_username(), **request_context(meta=meta)},
-        action_url=settings.SITE_URL + reverse("password_reset"),
     )

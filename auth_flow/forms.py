@@ -1,9 +1,13 @@
 from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.hashers import check_password
 
+from auth_flow.backends import LoginThrottle
 from auth_flow.models import User
+from auth_flow.ratelimit import Rate, rate_window_clear, rate_window_count, rate_window_peek
 from auth_flow.services import password_reset_request, request_meta
 
 
@@ -22,13 +26,7 @@ class SignupForm(auth_forms.UserCreationForm):
         fields = ("username", "email")
 
     def clean_username(self) -> str:
-        username = super().clean_username()
-        # Log-in reads an identifier with an @ as an email address first.
-        if username and "@" in username:
-            raise forms.ValidationError(
-                "Usernames can't contain @ (log in with your email address instead)."
-            )
-        return username
+        return username_check(username=super().clean_username())
 
     def clean_email(self) -> str:
         email = User.objects.normalize_email(self.cleaned_data["email"])
@@ -44,6 +42,74 @@ class SignupForm(auth_forms.UserCreationForm):
         return email
 
 
+def username_check(*, username: str) -> str:
+    """Refuse a username that log-in would read as an email address."""
+    # Log-in reads an identifier with an @ as an email address first.
+    if username and "@" in username:
+        raise forms.ValidationError(
+            "Usernames can't contain @ (log in with your email address instead)."
+        )
+    return username
+
+
+class SignupConfirmForm(forms.Form):
+    """Confirm a pending sign-up with the password chosen for it, under a free username.
+
+    The password is what makes the link the signer's own: someone who signed up with
+    another person's address cannot have that person confirm an account whose password
+    they know, since its owner would have to type it. The username is checked again
+    here, as sign-up reserved none; only the address's owner sees this page.
+    """
+
+    username = forms.CharField(
+        label="Username",
+        max_length=150,
+        validators=[User.username_validator],
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        help_text="The password you chose when you signed up.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, pending, throttle: LoginThrottle | None = None, **kwargs):
+        self.pending = pending
+        # Set when wrong passwords for this link reached the limit: refused unchecked.
+        self.throttle = throttle
+        super().__init__(*args, initial={"username": pending.username}, **kwargs)
+
+    def clean_username(self) -> str:
+        username = username_check(username=self.cleaned_data["username"])
+        if User._default_manager.filter(username=username).exists():
+            raise forms.ValidationError(
+                "Someone took this username since you signed up. Choose another.",
+                code="unique",
+            )
+        return username
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if self.throttle is not None:
+            raise throttle_error(throttle=self.throttle)
+        if not check_password(password, self.pending.password):
+            raise forms.ValidationError(
+                "This is not the password chosen at sign-up.", code="password_incorrect"
+            )
+        return password
+
+
+def throttle_error(*, throttle: LoginThrottle) -> forms.ValidationError:
+    """Return the error that says why a limit refused, and when to try again."""
+    minutes = throttle.minutes
+    return forms.ValidationError(
+        f"{throttle.message} For your security, try again in {minutes} "
+        f"minute{'s' if minutes != 1 else ''}.",
+        code="throttled",
+    )
+
+
 class ThrottledLoginMixin:
     """Say when to try again if the backend refused a log-in over its limits."""
 
@@ -51,12 +117,7 @@ class ThrottledLoginMixin:
         throttle = getattr(self.request, "login_throttle", None)
         if throttle is None:
             return super().get_invalid_login_error()
-        minutes = throttle.minutes
-        return forms.ValidationError(
-            f"{throttle.message} For your security, try again in {minutes} "
-            f"minute{'s' if minutes != 1 else ''}.",
-            code="throttled",
-        )
+        return throttle_error(throttle=throttle)
 
 
 class LoginForm(ThrottledLoginMixin, auth_forms.AuthenticationForm):
@@ -122,4 +183,30 @@ class SetPasswordForm(CheckedSetPasswordMixin, auth_forms.SetPasswordForm):
 
 
 class PasswordChangeForm(CheckedSetPasswordMixin, auth_forms.PasswordChangeForm):
-    """Change a password, unless another request changed it since the old one was checked."""
+    """Change a password, unless another request changed it since the old one was checked.
+
+    Wrong old passwords are counted per account, by the page and the API alike, with the
+    log-in's numbers: a stolen session cannot guess the password here without limit.
+    """
+
+    failures_scope = "password_change_failures"
+    # Set when the limit refused the old password unchecked; the views answer 429.
+    throttle: LoginThrottle | None = None
+
+    def clean_old_password(self) -> str:
+        rate = Rate.parse(settings.RATE_LIMITS["login_failures"])
+        key = str(self.user.pk)
+        window = rate_window_peek(scope=self.failures_scope, key=key)
+        if window.count >= rate.count:
+            # Refused before checking, so even the right password waits out the window.
+            self.throttle = LoginThrottle(
+                "Too many wrong passwords for this account.", window.seconds_left
+            )
+            raise throttle_error(throttle=self.throttle)
+        try:
+            old_password = super().clean_old_password()
+        except forms.ValidationError:
+            rate_window_count(scope=self.failures_scope, key=key, rate=rate)
+            raise
+        rate_window_clear(scope=self.failures_scope, key=key)
+        return old_password

@@ -1,8 +1,13 @@
 import unicodedata
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from auth_flow.email_catalog import EMAIL_KINDS, EmailKind
@@ -17,17 +22,43 @@ def email_canonicalize(email: str) -> str:
     return unicodedata.normalize("NFKC", email.strip()).casefold()
 
 
+class UserQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        # bulk_create skips save() and pre_save: without this, such accounts would have
+        # no canonical address and silently never get a reset link.
+        objs = list(objs)
+        for user in objs:
+            user_canonical_fill(user=user)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def update(self, **kwargs):
+        if "email" in kwargs and "email_canonical" not in kwargs:
+            if not isinstance(kwargs["email"], str):
+                raise TypeError("Update email_canonical with email (see email_canonicalize).")
+            kwargs["email_canonical"] = email_canonicalize(kwargs["email"]) or None
+        return super().update(**kwargs)
+
+
+class AccountManager(UserManager.from_queryset(UserQuerySet)):
+    pass
+
+
 class User(AbstractUser):
     """Hold an account whose email address is unique in its canonical spelling."""
 
     email = models.EmailField("email address", max_length=254)
-    # Kept by save(); unique, and what log-in, reset and signup look addresses up by.
-    # NULL, not "", where an older account already holds the address (migration 0005).
+    # Kept on every save (and loaddata, bulk_create, update); unique, and what log-in,
+    # reset and sign-up look addresses up by. NULL, not "", where an older account
+    # already holds the address (migration 0005); `manage.py check` counts the others.
     email_canonical = models.CharField(  # noqa: DJ001
         max_length=254, unique=True, null=True, editable=False
     )
+    # When the owner proved the address is theirs: by a sign-up link, or, for accounts
+    # made by staff, createsuperuser or before sign-up confirmed addresses, at creation.
+    # Not is_active, which is staff's switch alone: nothing a visitor sends turns it on.
+    email_confirmed_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
 
-    objects = UserManager()
+    objects = AccountManager()
 
     REQUIRED_FIELDS = ["email"]
 
@@ -39,11 +70,53 @@ class User(AbstractUser):
         self.email = type(self).objects.normalize_email(self.email)
 
     def save(self, *args, **kwargs):
-        self.email_canonical = email_canonicalize(self.email) or None
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "email" in update_fields:
             kwargs["update_fields"] = {*update_fields, "email_canonical"}
         super().save(*args, **kwargs)
+
+
+def user_canonical_fill(*, user: User) -> None:
+    """Set an account's canonical address from its address."""
+    user.email_canonical = email_canonicalize(user.email or "") or None
+
+
+@receiver(pre_save, sender=User, dispatch_uid="auth_flow.user_canonical")
+def user_canonical_before_save(sender, instance: User, **kwargs) -> None:
+    # pre_save, not save(): loaddata saves raw, past save(), but still sends this.
+    user_canonical_fill(user=instance)
+
+
+class PendingSignup(models.Model):
+    """Hold a sign-up until its address is confirmed; it is not an account.
+
+    Nothing is written to the user table (no username, no address reserved) until the
+    owner of the address opens the emailed link and gives the password chosen here, so
+    nobody can plant an account on someone else's address. The first confirmed sign-up
+    for an address wins and the others are deleted; rows expire after
+    SIGNUP_CONFIRM_TIMEOUT and are pruned with the task results.
+    """
+
+    username = models.CharField(max_length=150)
+    email = models.EmailField(max_length=254)
+    email_canonical = models.CharField(max_length=254, db_index=True)
+    # A hash, as in the user table; the password itself is never stored or queued.
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"Pending sign-up {self.pk}"
+
+    @property
+    def expires_at(self):
+        return self.created_at + timedelta(seconds=settings.SIGNUP_CONFIRM_TIMEOUT)
+
+    @property
+    def expired(self) -> bool:
+        return timezone.now() >= self.expires_at
 
 
 class UndeliverableAddress(models.Model):

@@ -8,6 +8,7 @@ in a single pass (a value that itself looks like `{{ x }}` stays as typed).
 """
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -21,6 +22,55 @@ BUTTON_MAX_LENGTH = 60
 BODY_MAX_LENGTH = 10_000
 # Characters that have no business in an email: C0/C1 controls except tab and newline.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Invisible characters that change how text reads without showing: bidirectional
+# controls (U+202E turns "invoice\u202efdp.exe" into what reads "invoiceexe.pdf"),
+# zero-width characters and soft hyphens that hide inside a look-alike name.
+BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+INVISIBLE = re.compile(f"[{BIDI}\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff]")
+# Emoji a zero-width joiner may glue into one (woman + laptop, flag + rainbow):
+# pictographs, dingbats and the emoji presentation selector U+FE0F.
+EMOJI = re.compile("[\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\ufe0f\U0001f000-\U0001faff]")
+# Scripts whose spelling needs the zero-width (non-)joiner inside words: Arabic, Persian
+# and the Indic scripts.
+JOINING = re.compile(
+    "[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\u0900-\u0dff\ufb50-\ufdff\ufe70-\ufefc]"
+)
+
+# What an email program turns into a link (Gmail, Apple Mail and Outlook link plain
+# text): a scheme, "www.", or a dotted name ending in a top-level domain.
+SCHEME = re.compile(
+    r"(?<![\w+.-])(?:[a-z][a-z0-9+.-]*://"
+    r"|(?:mailto|tel|sms|callto|facetime|skype|sip|xmpp|javascript|data|file|news):(?=\S))",
+    re.IGNORECASE,
+)
+DOT = "[.\uff0e\u3002\uff61]"  # and the full stops that IDNA reads as dots
+WWW = re.compile(rf"(?<![\w-])www\d{{0,3}}{DOT}", re.IGNORECASE)
+# A label is letters, digits and inner hyphens, or a placeholder ("{{ site_name }}.com").
+LABEL = r"(?:[^\W_](?:[\w-]*[^\W_])?|\{\{\s*[A-Za-z_]\w*\s*\}\})"
+DOTTED = re.compile(rf"(?<![\w-]){LABEL}(?:{DOT}{LABEL})+")
+# Generic top-level domains in common use (the abused ones among them), and every
+# two-letter country code. ".zip" and ".mov" are real: "invoice.zip" is a web address.
+TLDS = frozenset(
+    """
+    com net org info biz io co app dev ai me xyz online site top shop store cloud email
+    link live club tech page edu gov mil int mobi name pro aero asia cat coop jobs museum
+    tel travel post zip mov blog news website space icu vip work world today life art
+    design agency digital network solutions services support help host hosting systems
+    software global company group center media studio social chat team bank money
+    finance security ltd inc llc gmbh click download review loan win bid stream party
+    racing date science trade men country kim gdn rest bar surf cyou cfd sbs lol quest
+    beauty buzz run cam best bond fyi wiki tools codes dating cash gold land fit
+    ac ad ae af ag al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bm bn bo
+    br bs bt bw by bz ca cc cd cf cg ch ci ck cl cm cn cr cu cv cw cx cy cz de dj dk dm
+    do dz ec ee eg er es et eu fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq
+    gr gs gt gu gw gy hk hm hn hr ht hu id ie il im in iq ir is it je jm jo jp ke kg kh
+    ki km kn kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md mg mh mk ml mm mn
+    mo mp mq mr ms mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf
+    pg ph pk pl pm pn pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sk sl sm
+    sn so sr ss st su sv sx sy sz tc td tf tg th tj tk tl tm tn to tr tt tv tw tz ua ug
+    uk us uy uz va vc ve vg vi vn vu wf ws ye yt za zm zw
+    """.split()  # noqa: SIM905 (a list of words reads best as words)
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +116,58 @@ def text_problems(*, text: str, allowed: Iterable[str]) -> list[str]:
         problems.append("Unmatched “{{” or “}}”: every placeholder is written {{ name }}.")
     if CONTROL.search(text):
         problems.append("Remove the invisible control characters.")
+    problems += invisible_problems(text=text)
+    problems += link_problems(text=INVISIBLE.sub("", text))
     return problems
+
+
+def _word_at(text: str, start: int, end: int) -> str:
+    """Return the run of non-space text around text[start:end], without closing punctuation."""
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return text[start:end].rstrip(".,;:!?)]}\"'\u201d\u2019")
+
+
+def invisible_problems(*, text: str) -> list[str]:
+    """List the invisible characters in copy, each once, with where it is."""
+    problems, seen = [], set()
+    for match in INVISIBLE.finditer(text):
+        char, at = match.group(), match.start()
+        before, after = text[at - 1 : at], text[at + 1 : at + 2]
+        if char == "\u200d" and EMOJI.match(before) and EMOJI.match(after):
+            continue  # joins an emoji sequence
+        if char in "\u200c\u200d" and JOINING.match(before) and JOINING.match(after):
+            continue  # inside a word of a script that spells with it
+        if char in seen:
+            continue
+        seen.add(char)
+        word = INVISIBLE.sub("", _word_at(text, at, at + 1))
+        problems.append(
+            f"Remove the invisible character U+{ord(char):04X} "
+            f"({unicodedata.name(char, 'format character').lower()}) in “{_shown(word)}”: "
+            "it changes how the text reads without showing itself."
+        )
+    return problems
+
+
+def link_problems(*, text: str) -> list[str]:
+    """Say which text email programs would turn into a link, quoting the first of them."""
+    found = [m.span() for m in SCHEME.finditer(text)] + [m.span() for m in WWW.finditer(text)]
+    for match in DOTTED.finditer(text):
+        labels = re.split(DOT, match.group())
+        if any(unicodedata.normalize("NFKC", label).casefold() in TLDS for label in labels[1:]):
+            found.append(match.span())
+    if not found:
+        return []
+    quoted = sorted({_word_at(text, *span) for span in found}, key=text.find)
+    more = f" (and {len(quoted) - 1} more)" if len(quoted) > 1 else ""
+    return [
+        f"Remove “{_shown(quoted[0])}”{more}: email programs turn anything that looks like "
+        "a web or email address into a link, so copy may not contain one. The email's "
+        "button is its only link."
+    ]
 
 
 def field_problems(
@@ -117,7 +218,7 @@ def copy_problems(
 
 def value_clean(value: object) -> str:
     """Turn a value into plain, one-line-safe text for an email."""
-    return CONTROL.sub("", str(value))
+    return INVISIBLE.sub("", CONTROL.sub("", str(value)))
 
 
 def text_fill(*, text: str, values: Mapping[str, str]) -> str:

@@ -12,9 +12,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.forms import Form
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 
-from auth_flow.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from auth_flow.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm, throttle_error
 
 # Longer than any key the site makes; anything longer is junk, refused before parsing.
 KEY_MAX_LENGTH = 200
@@ -23,6 +23,12 @@ KEY_MAX_LENGTH = 200
 def form_run(*, form: Form, names: dict[str, str]) -> Form:
     """Validate a form, raising its errors keyed by the field names the client used."""
     if not form.is_valid():
+        if throttle := getattr(form, "throttle", None):
+            # A limit refused it (too many wrong old passwords): 429 with Retry-After and
+            # the page's words (DRF would append its own to `detail` if given the wait).
+            refused = exceptions.Throttled(detail=throttle_error(throttle=throttle).message)
+            refused.wait = throttle.seconds
+            raise refused
         errors: dict[str, list[str]] = {}
         for field, messages in form.errors.items():
             key = "non_field_errors" if field == "__all__" else names.get(field, field)

@@ -2,12 +2,14 @@ import ipaddress
 from typing import TypedDict
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from auth_flow import tasks
-from auth_flow.models import email_canonicalize
+from auth_flow.models import PendingSignup, email_canonicalize
 from auth_flow.placeholders import value_clean
 from auth_flow.ratelimit import client_ip
 
@@ -46,32 +48,58 @@ def password_change_notify(*, user_id: int, meta: RequestMeta) -> None:
 
 
 class UsernameTaken(Exception):
-    """Another sign-up took this username between the form's check and the insert."""
+    """Another account took this username after the sign-up chose it."""
+
+
+class SignupLinkUsed(Exception):
+    """The sign-up was confirmed already, or another one for its address was."""
 
 
 def account_signup(*, username: str, email: str, password: str, meta: RequestMeta) -> None:
-    """Create an inactive account and queue its confirmation link, or tell the owner.
+    """Keep a pending sign-up and queue the email that decides what it becomes.
 
-    An address that already has an account is answered exactly like a new one (the
-    caller shows the same page): the password is hashed either way, and either way one
-    email is queued, to the address typed. Usernames are public; a taken one is a
-    form error.
+    The same work for every address, with an account or not: one hash, one row, one
+    task; nothing is reserved (neither username nor address) until the address owner
+    confirms. The worker emails a confirmation link, or tells an existing owner.
+    """
+    pending = PendingSignup(
+        username=username, email=email, email_canonical=email_canonicalize(email)
+    )
+    pending.password = make_password(password)
+    pending.save()
+    tasks.signup_email_send.enqueue(pending_id=pending.pk, meta=meta)
+
+
+def signup_confirm(*, pending: PendingSignup, username: str) -> AbstractBaseUser:
+    """Turn a pending sign-up into a confirmed account, once, and void its rivals.
+
+    The first sign-up confirmed for an address wins: the unique username and canonical
+    address make a rival's insert wait for this transaction and then fail, and the
+    pending rows of the address are deleted with the insert. The insert comes first so
+    that every confirmation of one address queues on the same index entry (deleting
+    the rows first had two confirmations lock each other's rows: a deadlock).
     """
     user_model = get_user_model()
-    canonical = email_canonicalize(email)
-    user = user_model(username=username, email=email, is_active=False)
-    user.set_password(password)  # the same cost whether or not the address is known
+    user = user_model(
+        username=username,
+        email=pending.email,
+        password=pending.password,
+        email_confirmed_at=timezone.now(),
+    )
     try:
         with transaction.atomic():
-            owner = user_model._default_manager.filter(email_canonical=canonical).first()
-            if owner is None:
-                user.save()
+            user.save()
+            rows = PendingSignup.objects.filter(email_canonical=pending.email_canonical)
+            if pending.pk not in {pk for pk in rows.values_list("pk", flat=True)}:
+                raise SignupLinkUsed  # rolled back with the insert
+            rows.delete()
     except IntegrityError:
-        # Two sign-ups at once: the username or the address went to the other one.
+        # Rolled back. Confirmed already (this link or a rival), or the username went.
+        if not PendingSignup.objects.filter(pk=pending.pk).exists():
+            raise SignupLinkUsed from None
         if user_model._default_manager.filter(username=username).exists():
             raise UsernameTaken from None
-        owner = user_model._default_manager.filter(email_canonical=canonical).first()
-    if owner is None:
-        tasks.email_verification_send.enqueue(user_id=user.pk, meta=meta)
-    else:
-        tasks.signup_existing_send.enqueue(user_id=owner.pk, meta=meta)
+        # The address got an account some other way (staff): nothing left to confirm.
+        PendingSignup.objects.filter(email_canonical=pending.email_canonical).delete()
+        raise SignupLinkUsed from None
+    return user

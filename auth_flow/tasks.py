@@ -16,7 +16,7 @@ from django.tasks import Task, TaskResultStatus, task
 from django.utils import timezone
 
 from auth_flow import emails
-from auth_flow.models import email_canonicalize
+from auth_flow.models import PendingSignup, email_canonicalize
 from auth_flow.ratelimit import Rate, rate_limit_hit_shared, rate_windows_prune
 
 logger = logging.getLogger(__name__)
@@ -101,24 +101,25 @@ def password_changed_send(*, user_id: int, meta: dict, attempt: int = 1) -> str:
 
 
 @task
-def email_verification_send(*, user_id: int, meta: dict, attempt: int = 1) -> str:
-    """Email a new account the link that confirms its address."""
+def signup_email_send(*, pending_id: int, meta: dict, attempt: int = 1) -> str:
+    """Email a sign-up's address its confirmation link, or tell the address's owner."""
+    # Per address, like the reset cap: nobody can flood an inbox by signing it up.
+    email = PendingSignup.objects.filter(pk=pending_id).values_list("email", flat=True).first()
+    rate = Rate.parse(settings.RATE_LIMITS["signup_email_per_address"])
+    if (
+        attempt == 1
+        and email
+        and rate_limit_hit_shared(
+            scope="signup_email_per_address", key=email_canonicalize(email), rate=rate
+        )
+    ):
+        logger.warning("Sign-up email skipped: the address is over its sign-up-email limit.")
+        return "skipped: the address is over its sign-up-email limit"
     return send_with_retry(
-        task_=email_verification_send,
+        task_=signup_email_send,
         attempt=attempt,
-        kwargs={"user_id": user_id, "meta": meta},
-        send=lambda: emails.email_verification_send(user_id=user_id, meta=meta),
-    )
-
-
-@task
-def signup_existing_send(*, user_id: int, meta: dict, attempt: int = 1) -> str:
-    """Tell an account's owner that someone tried to sign up with its address."""
-    return send_with_retry(
-        task_=signup_existing_send,
-        attempt=attempt,
-        kwargs={"user_id": user_id, "meta": meta},
-        send=lambda: emails.signup_existing_email_send(user_id=user_id, meta=meta),
+        kwargs={"pending_id": pending_id, "meta": meta},
+        send=lambda: emails.signup_email_send(pending_id=pending_id, meta=meta),
     )
 
 
@@ -182,8 +183,19 @@ def task_results_prune() -> str:
     cutoff = timezone.now() - timedelta(days=settings.TASK_RESULT_RETENTION_DAYS)
     deleted, _ = DBTaskResult.objects.finished().filter(finished_at__lte=cutoff).delete()
     windows = rate_windows_prune()
+    signups = pending_signups_prune()
     task_results_prune_schedule(delay=PRUNE_EVERY)
-    return f"pruned {deleted} task result(s), {windows} ended rate window(s)"
+    return (
+        f"pruned {deleted} task result(s), {windows} ended rate window(s), "
+        f"{signups} expired sign-up(s)"
+    )
+
+
+def pending_signups_prune() -> int:
+    """Delete the sign-ups whose confirmation link has expired."""
+    cutoff = timezone.now() - timedelta(seconds=settings.SIGNUP_CONFIRM_TIMEOUT)
+    deleted, _ = PendingSignup.objects.filter(created_at__lte=cutoff).delete()
+    return deleted
 
 
 def task_results_prune_schedule(*, delay: timedelta) -> None:

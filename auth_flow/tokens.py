@@ -1,19 +1,41 @@
+"""The one-time token of a sign-up's confirmation link."""
+
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.utils.crypto import constant_time_compare
 
 
-class EmailVerificationTokenGenerator(PasswordResetTokenGenerator):
-    """Make one-time links that confirm a new account's address.
+class SignupConfirmTokenGenerator(PasswordResetTokenGenerator):
+    """Make the link that confirms a pending sign-up's address.
 
-    Django's reset-token machinery with its own salt (a reset token never verifies, nor
-    the reverse) and hashed over the address and the account's state: activating the
-    account, or changing its address, spends every link made before. Links expire after
-    PASSWORD_RESET_TIMEOUT, like reset links.
+    Django's reset-token HMAC with its own salt (a reset token never confirms, nor the
+    reverse), over the pending row: confirming deletes the row, and with it every link
+    made for it. The link's age is the row's, checked against SIGNUP_CONFIRM_TIMEOUT
+    when it is used (`PendingSignup.expired`), not against PASSWORD_RESET_TIMEOUT.
     """
 
-    key_salt = "auth_flow.tokens.EmailVerificationTokenGenerator"
+    key_salt = "auth_flow.tokens.SignupConfirmTokenGenerator"
 
-    def _make_hash_value(self, user, timestamp):
-        return f"{user.pk}{user.email_canonical}{user.is_active}{user.password}{timestamp}"
+    def _make_hash_value(self, pending, timestamp):
+        return (
+            f"{pending.pk}{pending.email_canonical}{pending.username}{pending.password}{timestamp}"
+        )
+
+    def _timestamp(self, pending) -> int:
+        return self._num_seconds(pending.created_at.replace(tzinfo=None, microsecond=0))
+
+    def make_token(self, pending) -> str:
+        return self._make_token_with_timestamp(pending, self._timestamp(pending), self.secret)
+
+    def check_token(self, pending, token) -> bool:
+        if not (pending and token) or pending.expired:
+            return False
+        timestamp = self._timestamp(pending)
+        return any(
+            constant_time_compare(
+                self._make_token_with_timestamp(pending, timestamp, secret), token
+            )
+            for secret in [self.secret, *self.secret_fallbacks]
+        )
 
 
-email_verification_token = EmailVerificationTokenGenerator()
+signup_confirm_token = SignupConfirmTokenGenerator()

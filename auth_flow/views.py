@@ -18,25 +18,36 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, TemplateView, View
 from django_htmx.http import HttpResponseLocation
 
-from auth_flow.emails import password_reset_expiry
+from auth_flow.backends import LoginThrottle, login_failures_clear
+from auth_flow.emails import password_reset_expiry, signup_expiry
 from auth_flow.forms import (
     LoginForm,
     PasswordChangedElsewhere,
     PasswordChangeForm,
     PasswordResetForm,
     SetPasswordForm,
+    SignupConfirmForm,
     SignupForm,
 )
-from auth_flow.models import User
-from auth_flow.ratelimit import Rate, client_ip, rate_limit_hit
+from auth_flow.models import PendingSignup
+from auth_flow.ratelimit import (
+    Rate,
+    client_ip_key,
+    rate_cache_status,
+    rate_limit_hit,
+    rate_window_count,
+    rate_window_peek,
+)
 from auth_flow.services import (
+    SignupLinkUsed,
     UsernameTaken,
     account_signup,
     password_change_notify,
     request_meta,
+    signup_confirm,
 )
 from auth_flow.tasks import queue_status
-from auth_flow.tokens import email_verification_token
+from auth_flow.tokens import signup_confirm_token
 
 
 class HtmxPartialMixin:
@@ -84,14 +95,16 @@ class HtmxPartialMixin:
 class RateLimitMixin:
     """Answer a client's POSTs beyond the scope's rate with 429 and a page saying so.
 
-    Keyed by client IP, so the answer says nothing about any account.
+    Keyed by client IP (an IPv6 client by its /64), so the answer says nothing about
+    any account.
     """
 
     rate_limit_scope: str
 
     def post(self, request, *args, **kwargs):
         rate = Rate.parse(settings.RATE_LIMITS[self.rate_limit_scope])
-        if rate_limit_hit(scope=self.rate_limit_scope, key=client_ip(request=request), rate=rate):
+        key = client_ip_key(request=request)
+        if rate_limit_hit(scope=self.rate_limit_scope, key=key, rate=rate):
             minutes = max(1, rate.seconds // 60)
             response = TemplateResponse(
                 request,
@@ -117,17 +130,13 @@ class SignupView(RateLimitMixin, HtmxPartialMixin, FormView):
     extra_context = {"title": "Create an account"}
 
     def form_valid(self, form):
-        try:
-            account_signup(
-                username=form.cleaned_data["username"],
-                email=form.cleaned_data["email"],
-                password=form.cleaned_data["password1"],
-                meta=request_meta(request=self.request),
-            )
-        except UsernameTaken:
-            form.add_error("username", "A user with that username already exists.")
-            return self.form_invalid(form)
-        # The same answer whether or not the address has an account.
+        # The same answer whether or not the address has an account; nothing reserved.
+        account_signup(
+            username=form.cleaned_data["username"],
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
+            meta=request_meta(request=self.request),
+        )
         return super().form_valid(form)
 
 
@@ -136,27 +145,30 @@ class SignupDoneView(HtmxPartialMixin, TemplateView):
     extra_context = {"title": "Check your email"}
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(**password_reset_expiry(), **kwargs)
+        return super().get_context_data(**signup_expiry(), **kwargs)
 
 
-class EmailVerifyView(HtmxPartialMixin, TemplateView):
-    """Confirm a new account's address from its one-time link, and log it in.
+class EmailVerifyView(RateLimitMixin, HtmxPartialMixin, TemplateView):
+    """Confirm a pending sign-up from its one-time link, create the account, log it in.
 
     Like the reset link: the token leaves the URL at once (into a signed cookie scoped
-    to this account's links, never the session table), the token URL sends no Referer,
-    and confirming takes a POST, so a mail scanner fetching the link confirms nothing.
+    to this sign-up's links, never the session table), the token URL sends no Referer,
+    and confirming takes a POST with the password chosen at sign-up, so neither a mail
+    scanner fetching the link nor someone who signed up with another person's address
+    can confirm anything.
     """
 
+    rate_limit_scope = "signup"
     template_name = "registration/email_verify.html"
     confirm_url_token = "confirm"
     token_cookie = "verify_token"
     token_cookie_salt = "auth_flow.verify_token"
 
-    def account(self, uidb64: str):
+    def pending_signup(self, uidb64: str) -> PendingSignup | None:
         try:
             pk = urlsafe_base64_decode(uidb64).decode()
-            return User._default_manager.get(pk=pk, is_active=False)
-        except (ValueError, TypeError, OverflowError, User.DoesNotExist, ValidationError):
+            return PendingSignup.objects.get(pk=pk)
+        except (ValueError, TypeError, OverflowError, PendingSignup.DoesNotExist, ValidationError):
             return None
 
     def cookie_path(self) -> str:
@@ -167,18 +179,18 @@ class EmailVerifyView(HtmxPartialMixin, TemplateView):
             self.token_cookie, default=None, salt=self.token_cookie_salt
         )
 
-    def valid_token(self, user, token: str | None) -> bool:
-        return bool(user and token and email_verification_token.check_token(user, token))
-
-    def page(self, *, validlink: bool, status: int = HTTPStatus.OK):
+    def page(self, *, form=None, status: int = HTTPStatus.OK):
+        validlink = form is not None
         title = "Confirm your email address" if validlink else "This link can't be used"
-        context = self.get_context_data(validlink=validlink, title=title)
+        context = self.get_context_data(
+            validlink=validlink, form=form, title=title, submit_label="Confirm my email address"
+        )
         return self.render_to_response(context, status=status)
 
     def get(self, request, uidb64: str, token: str):
-        user = self.account(uidb64)
+        pending = self.pending_signup(uidb64)
         if token != self.confirm_url_token:
-            if self.valid_token(user, token):
+            if signup_confirm_token.check_token(pending, token):
                 response = redirect("email_verify", uidb64=uidb64, token=self.confirm_url_token)
                 response.set_signed_cookie(
                     self.token_cookie,
@@ -190,29 +202,56 @@ class EmailVerifyView(HtmxPartialMixin, TemplateView):
                     samesite="Lax",  # sent on the redirect after a click in a mail client
                 )
             else:
-                response = self.page(validlink=False)
+                response = self.page()
             # This URL holds the token: it must never leave in a Referer.
             response.headers["Referrer-Policy"] = "no-referrer"
             response.headers["Cache-Control"] = "no-store"
             return response
-        return self.page(validlink=self.valid_token(user, self.cookie_token()))
+        if not signup_confirm_token.check_token(pending, self.cookie_token()):
+            return self.page()
+        return self.page(form=SignupConfirmForm(pending=pending))
 
     def post(self, request, uidb64: str, token: str):
-        user = self.account(uidb64)
-        # Compare-and-set: of two confirmations at once, one activates the account.
-        if (
-            token != self.confirm_url_token
-            or not self.valid_token(user, self.cookie_token())
-            or not User._default_manager.filter(pk=user.pk, is_active=False).update(is_active=True)
+        pending = self.pending_signup(uidb64)
+        if token != self.confirm_url_token or not signup_confirm_token.check_token(
+            pending, self.cookie_token()
         ):
-            response = self.page(validlink=False)
-        else:
-            user.is_active = True
-            login(request, user, backend="auth_flow.backends.UsernameOrEmailBackend")
-            messages.success(
-                request, f"Your email address is confirmed. Welcome, {user.get_username()}!"
+            return self.spent(self.page())
+        # Wrong passwords for one link are limited like log-ins: the link alone must not
+        # let someone guess the password chosen with it.
+        rate = Rate.parse(settings.RATE_LIMITS["login_failures"])
+        failures = rate_window_peek(scope="signup_confirm_failures", key=str(pending.pk))
+        throttle = None
+        if failures.count >= rate.count:
+            throttle = LoginThrottle(
+                "Too many wrong passwords for this link.", failures.seconds_left
             )
-            response = redirect("home")
+        form = SignupConfirmForm(request.POST, pending=pending, throttle=throttle)
+        if not form.is_valid():
+            if form.has_error("password", "password_incorrect"):
+                rate_window_count(scope="signup_confirm_failures", key=str(pending.pk), rate=rate)
+            if throttle is None:
+                return self.page(form=form)
+            response = self.page(form=form, status=HTTPStatus.TOO_MANY_REQUESTS)
+            response["Retry-After"] = str(throttle.seconds)
+            return response
+        try:
+            user = signup_confirm(pending=pending, username=form.cleaned_data["username"])
+        except UsernameTaken:
+            form.add_error(
+                "username", "Someone took this username since you signed up. Choose another."
+            )
+            return self.page(form=form)
+        except SignupLinkUsed:
+            return self.spent(self.page())
+        login(request, user, backend="auth_flow.backends.UsernameOrEmailBackend")
+        messages.success(
+            request, f"Your email address is confirmed. Welcome, {user.get_username()}!"
+        )
+        return self.spent(redirect("home"))
+
+    def spent(self, response):
+        """Drop the link's cookie: it was used, or cannot be."""
         response.delete_cookie(self.token_cookie, path=self.cookie_path())
         return response
 
@@ -258,6 +297,14 @@ class PasswordChangeView(RateLimitMixin, HtmxPartialMixin, auth_views.PasswordCh
             )
             return redirect(settings.LOGIN_URL)
         password_change_notify(user_id=form.user.pk, meta=request_meta(request=self.request))
+        return response
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        # Too many wrong old passwords for this account: answered as the log-in's limit.
+        if throttle := form.throttle:
+            response.status_code = HTTPStatus.TOO_MANY_REQUESTS
+            response["Retry-After"] = str(throttle.seconds)
         return response
 
 
@@ -329,6 +376,8 @@ class PasswordResetConfirmView(HtmxPartialMixin, auth_views.PasswordResetConfirm
             self.validlink = False
             self.request.session.pop(INTERNAL_RESET_SESSION_TOKEN, None)
             return self.render_to_response(self.get_context_data())
+        # The owner proved the address is theirs: strangers' guesses no longer lock it.
+        login_failures_clear(user=form.user)
         password_change_notify(user_id=form.user.pk, meta=request_meta(request=self.request))
         return response
 
@@ -339,7 +388,11 @@ class PasswordResetCompleteView(HtmxPartialMixin, auth_views.PasswordResetComple
 
 @method_decorator(never_cache, name="dispatch")
 class HealthView(View):
-    """Answer a load balancer: 200 with the queue's depth, 503 when the database is down."""
+    """Answer a load balancer: 200 with the queue's depth, 503 when the database is down.
+
+    Redis down is "cache": "degraded", still 200: the site keeps working, with rate
+    limits counted in each process's memory until it answers again.
+    """
 
     http_method_names = ["get", "head"]
 
@@ -351,6 +404,7 @@ class HealthView(View):
         return JsonResponse(
             {
                 "db": "ok",
+                "cache": rate_cache_status(),
                 "queue_waiting": status.waiting,
                 "oldest_waiting_seconds": status.oldest_waiting_seconds,
             }

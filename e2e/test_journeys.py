@@ -51,6 +51,15 @@ def test_sign_up_forget_and_reset_password(axe, page: Page, live_server, mailout
     page.goto(link_from(confirmation, live_server.url, "/accounts/verify/"))
     expect(page).to_have_url(re.compile(r"/accounts/verify/[^/]+/confirm/$"))
     axe(page, "email confirmation")
+    # The username chosen at sign-up is filled in; the password proves the sign-up is ours.
+    expect(page.get_by_label(label("Username"))).to_have_value("carol")
+    page.get_by_label(label("Password")).fill("not-what-i-chose")
+    page.get_by_role("button", name="Confirm my email address").click()
+    expect(
+        page.get_by_role("main").get_by_text("not the password chosen at sign-up")
+    ).to_be_visible()
+    axe(page, "email confirmation with errors")
+    page.get_by_label(label("Password")).fill(PASSWORD)
     page.get_by_role("button", name="Confirm my email address").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello, carol")
     expect(page.get_by_role("main")).to_contain_text("Your email address is confirmed.")

@@ -94,6 +94,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Records who saved each version of the email copy (django-simple-history).
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Sets the device cookie after a log-in; outside HtmxRedirectMiddleware, so it
+    # reaches the response that middleware may put in place of a redirect.
+    "auth_flow.middleware.DeviceCookieMiddleware",
     "auth_flow.middleware.HtmxRedirectMiddleware",
 ]
 
@@ -150,6 +153,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT") or 60 * 60)
+# How long a sign-up's confirmation link works (checked when it is used); unconfirmed
+# sign-ups are deleted after it.
+SIGNUP_CONFIRM_TIMEOUT = int(os.environ.get("SIGNUP_CONFIRM_TIMEOUT") or PASSWORD_RESET_TIMEOUT)
 # Off by default: it mails addresses that have no account here, on request of anyone.
 PASSWORD_RESET_NOTIFY_UNKNOWN = env_bool("PASSWORD_RESET_NOTIFY_UNKNOWN", default=False)
 
@@ -210,6 +216,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # Sessions and cookies: secure when served over https.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _site.scheme == "https"
+# Seconds a browser stays trusted for an account it logged in to (the device cookie:
+# others' wrong passwords cannot lock it out). Default: 365 days.
+DEVICE_COOKIE_MAX_AGE = int(os.environ.get("DEVICE_COOKIE_MAX_AGE") or 365 * 24 * 60 * 60)
 if _site.scheme == "https" and not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", default=True)
@@ -238,7 +247,16 @@ X_FRAME_OPTIONS = "DENY"
 # https://docs.djangoproject.com/en/6.1/topics/email/
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Account <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-EMAIL_PROVIDER = os.environ.get("EMAIL_PROVIDER", "console").strip().lower()
+# Console locally; a server must say which provider it sends through, so a forgotten
+# variable can never print every reset link to a production log instead of sending it.
+EMAIL_PROVIDER = os.environ.get("EMAIL_PROVIDER", "").strip().lower() or (
+    "console" if DEBUG else ""
+)
+if not EMAIL_PROVIDER:
+    raise ImproperlyConfigured(
+        "Set the EMAIL_PROVIDER environment variable to smtp, mailgun, sendgrid or console "
+        "(see .env.example); with DEBUG off it has no default."
+    )
 
 
 def mailer_config(provider: str) -> dict:
@@ -287,11 +305,31 @@ def mailer_config(provider: str) -> dict:
 MAILERS = {"default": mailer_config(EMAIL_PROVIDER)}
 
 # https://anymail.dev/en/stable/tips/securing_webhooks/
-# Tracking webhooks need both: basic auth ("user:password") and Mailgun's signing key.
-ANYMAIL = {
-    "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", ""),
-    "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", ""),
+# The provider's tracking webhook (bounces, complaints) is served only with its
+# authentication (auth_flow/webhooks.py): basic auth ("user:password") always, and
+# Mailgun's signing key. anymail takes an empty secret for "no authentication", which
+# would let anyone stop the site mailing any address, so a server needs them.
+WEBHOOK_SECRETS = {
+    "mailgun": ("ANYMAIL_WEBHOOK_SECRET", "MAILGUN_WEBHOOK_SIGNING_KEY"),
+    "sendgrid": ("ANYMAIL_WEBHOOK_SECRET",),
 }
+
+
+def anymail_config(*, provider: str, debug: bool) -> dict:
+    """Return the ANYMAIL settings, failing early on a webhook secret the provider needs."""
+    needed = () if debug else WEBHOOK_SECRETS.get(provider, ())
+    secret, signing_key = (
+        env_required(name) if name in needed else os.environ.get(name, "")
+        for name in ("ANYMAIL_WEBHOOK_SECRET", "MAILGUN_WEBHOOK_SIGNING_KEY")
+    )
+    if secret and ":" not in secret:
+        raise ImproperlyConfigured(
+            "ANYMAIL_WEBHOOK_SECRET must be user:password, the basic auth in the webhook URL."
+        )
+    return {"WEBHOOK_SECRET": secret, "MAILGUN_WEBHOOK_SIGNING_KEY": signing_key}
+
+
+ANYMAIL = anymail_config(provider=EMAIL_PROVIDER, debug=DEBUG)
 
 # https://docs.djangoproject.com/en/6.1/topics/tasks/
 # A durable queue in the site's own database: SQLite locally, PostgreSQL in production.
@@ -315,23 +353,30 @@ TASK_RESULT_RETENTION_DAYS = int(os.environ.get("TASK_RESULT_RETENTION_DAYS") or
 
 # https://docs.djangoproject.com/en/6.1/topics/cache/
 # Rate limits live in the cache: one process's memory locally, Redis when several
-# processes must share them.
+# processes must share them. While Redis does not answer, each process counts in its own
+# memory (auth_flow/ratelimit.py); short timeouts keep an outage from stalling requests.
 if REDIS_URL := os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # Passed by Django's RedisCache to redis-py's connection pool; seconds.
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Rate limits, as "count/seconds": per client IP for each form (log-in attempts are
-# counted by the authentication backend, so the admin's log-in too), failed log-ins per
-# identifier, and per address for reset emails (one inbox cannot be flooded from many IPs).
+# Rate limits, as "count/seconds": per client IP (an IPv6 client by its /64) for each
+# form (failed log-ins are counted by the authentication backend, so the admin's log-in
+# too), failed log-ins per identifier, and per address for reset emails (one inbox
+# cannot be flooded from many IPs).
 RATE_LIMITS = {
+    # Failed log-ins per client IP (successes do not count: offices share addresses).
     "login": os.environ.get("RATE_LIMIT_LOGIN") or "20/900",
-    # Failed log-ins per username or email address typed, wherever they come from.
+    # Failed log-ins per username or email address typed, from browsers without that
+    # account's device cookie; per device cookie from those with one; and wrong old
+    # passwords per account on the change-password page and API.
     "login_failures": os.environ.get("RATE_LIMIT_LOGIN_FAILURES") or "5/900",
     "signup": os.environ.get("RATE_LIMIT_SIGNUP") or "10/3600",
     "password_reset": os.environ.get("RATE_LIMIT_PASSWORD_RESET") or "10/900",
@@ -339,6 +384,11 @@ RATE_LIMITS = {
     "password_reset_key": os.environ.get("RATE_LIMIT_PASSWORD_RESET_KEY") or "20/900",
     "password_change": os.environ.get("RATE_LIMIT_PASSWORD_CHANGE") or "10/900",
     "reset_email_per_address": os.environ.get("RATE_LIMIT_RESET_EMAILS") or "3/900",
+    # Test sends of email copy per staff account (each is a real email).
+    "copy_test_send": os.environ.get("RATE_LIMIT_COPY_TEST_SENDS") or "20/3600",
+    # Sign-up emails per address (a confirmation link, or "someone tried to sign up
+    # with your address"), counted in the database by the workers like the reset cap.
+    "signup_email_per_address": os.environ.get("RATE_LIMIT_SIGNUP_EMAILS") or "3/900",
 }
 # How many reverse proxies in front of the site append to X-Forwarded-For (0: none, so
 # the header is ignored and REMOTE_ADDR is the client).

@@ -1,9 +1,13 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from auth_flow.webhooks import webhook_urlpatterns
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Provider tracking webhooks (bounces, complaints), e.g. /webhooks/anymail/mailgun/tracking/
-    path("webhooks/anymail/", include("anymail.urls")),
+    # Only the configured provider's tracking webhook (bounces, complaints), and only
+    # once its authentication is set: /webhooks/anymail/<provider>/tracking/.
+    *webhook_urlpatterns(provider=settings.EMAIL_PROVIDER),
     path("", include("auth_flow.urls")),
 ]

@@ -27,6 +27,15 @@ def _test_settings(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _rate_limit_memory(monkeypatch):
+    # The counters kept while Redis is down, and the back-off, start empty too.
+    from auth_flow import ratelimit
+
+    ratelimit._fallback.clear()
+    monkeypatch.setattr(ratelimit, "_redis_down_until", 0.0)
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD
@@ -41,6 +50,15 @@ def user(db) -> User:
 def client_logged_in(client: Client, user: User) -> Client:
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def api_logged_in(user: User) -> tuple[Client, str]:
+    """Return a logged-in client that enforces CSRF, and the token it must send back."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    client.get(reverse("password_change"))  # sets the CSRF cookie, as a page load does
+    return client, client.cookies["csrftoken"].value
 
 
 @pytest.fixture(params=["page", "htmx"])

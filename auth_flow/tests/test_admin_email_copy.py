@@ -4,6 +4,7 @@ history, revert and reset to default."""
 from http import HTTPStatus
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -141,6 +142,15 @@ def test_a_valid_edit_is_saved_as_a_version_by_its_author(marketing_client, rese
         ({"subject": "{% debug %}"}, "template tags are not allowed"),
         ({"subject": ""}, "This field is required."),
         ({"subject": "x" * 151}, "keep it to 150"),
+        (
+            {
+                "body": NEW_BODY
+                + "\n\nhttps://passage-support.example.net/reset?user={{ username }}"
+            },
+            "Remove “https://passage-support.example.net/res…”: email programs turn",
+        ),
+        ({"button": "Open passage.zip"}, "Remove “passage.zip”"),
+        ({"subject": "Reset \u202eyour password"}, "U+202E (right-to-left override)"),
     ],
 )
 def test_a_bad_edit_is_refused_and_the_live_copy_stays(
@@ -256,6 +266,46 @@ def test_a_test_send_needs_an_address(marketing_client, marketing_user, reset_co
     assert mailoutbox == []
 
 
+def test_an_editor_may_send_20_tests_an_hour(
+    marketing_client, marketing_user, reset_copy, mailoutbox, client
+):
+    url = reverse("admin:auth_flow_emailcopy_send_test", args=[reset_copy.pk])
+    for n in range(20):
+        sent = marketing_client.post(url, form_data(reset_copy, subject=f"Test {n}"))
+        assert sent.status_code == HTTPStatus.OK, n
+
+    refused = marketing_client.post(url, form_data(reset_copy, subject="One too many"))
+
+    assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    page = refused.content.decode()
+    assert "You have sent the most test emails allowed: 20 in 60 minutes." in page
+    assert "This one was not sent; try again in 60 minutes." in page
+    assert len(mailoutbox) == 20
+    assert "One too many" not in {message.subject for message in mailoutbox}
+    # Counted per editor: another one still sends.
+    other = User.objects.create_user("max", "max@example.com", "x", is_staff=True)
+    other.groups.add(*marketing_user.groups.all())
+    client.force_login(other)
+    assert client.post(url, form_data(reset_copy)).status_code == HTTPStatus.OK
+    assert len(mailoutbox) == 21
+
+
+def test_the_test_send_limit_comes_from_the_settings(
+    marketing_client, reset_copy, mailoutbox, settings
+):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "copy_test_send": "1/60"}
+    url = reverse("admin:auth_flow_emailcopy_send_test", args=[reset_copy.pk])
+
+    assert marketing_client.post(url, form_data(reset_copy)).status_code == HTTPStatus.OK
+    refused = marketing_client.post(url, form_data(reset_copy))
+
+    assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert "allowed: 1 in 1 minute. This one was not sent; try again in 1 minute." in (
+        refused.content.decode()
+    )
+    assert len(mailoutbox) == 1
+
+
 # History, revert, reset to default -------------------------------------------------
 
 
@@ -303,6 +353,22 @@ def test_reset_to_default_is_a_version_that_can_be_undone(marketing_client, rese
         "Edited",
         PASSWORD_RESET.subject,
     ]
+
+
+def test_staff_who_may_only_view_the_copy_cannot_reset_it(client, reset_copy):
+    viewer = User.objects.create_user("vic", "vic@example.com", "x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_emailcopy"))
+    EmailCopy.objects.filter(pk=reset_copy.pk).update(subject="Edited")
+    client.force_login(viewer)
+    changelist = reverse("admin:auth_flow_emailcopy_changelist")
+
+    assert client.get(changelist).status_code == HTTPStatus.OK  # may look
+    assert 'value="reset_to_default"' not in client.get(changelist).content.decode()
+    client.post(changelist, {"action": "reset_to_default", "_selected_action": [reset_copy.pk]})
+
+    reset_copy.refresh_from_db()
+    assert reset_copy.subject == "Edited"
+    assert not reset_copy.history.exists()
 
 
 # Two editors at once --------------------------------------------------------------

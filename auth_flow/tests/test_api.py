@@ -123,6 +123,29 @@ def test_the_api_and_the_page_share_one_reset_limit_per_ip(api, settings):
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
 
 
+def test_api_resets_from_one_ipv6_64_share_one_count(api, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+
+    codes = [
+        post(
+            api,
+            "api_password_reset",
+            {"email": "a@example.com"},
+            headers={"X-Forwarded-For": f"2001:db8:aa:bb::{n:x}"},
+        ).status_code
+        for n in range(1, 12)
+    ]
+    other = post(
+        api,
+        "api_password_reset",
+        {"email": "a@example.com"},
+        headers={"X-Forwarded-For": "2001:db8:aa:bc::1"},
+    )
+
+    assert codes == [HTTPStatus.OK] * 10 + [HTTPStatus.TOO_MANY_REQUESTS]
+    assert other.status_code == HTTPStatus.OK
+
+
 def test_a_page_reset_and_an_api_reset_send_the_same_email(api, user, frontend, mailoutbox):
     Client().post(reverse("password_reset"), {"email": user.email})
     post(api, "api_password_reset", {"email": user.email})
@@ -228,6 +251,26 @@ def test_confirm_without_a_new_password_names_the_field(api, key):
     assert list(response.json()) == ["new_password"]
 
 
+def test_a_confirmed_reset_lifts_the_log_in_lock(api, key, user):
+    def log_in(identifier: str, password: str, n: int):
+        return Client().post(
+            reverse("login"),
+            {"username": identifier, "password": password},
+            REMOTE_ADDR=f"203.0.113.{n}",
+        )
+
+    for identifier in ("alice", user.email):
+        for n in range(5):
+            log_in(identifier, "guess", n)
+    assert log_in("alice", PASSWORD, 9).status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+    confirmed = post(api, "api_password_reset_confirm", {"token": key, "new_password": NEW})
+
+    assert confirmed.status_code == HTTPStatus.OK
+    assert log_in("alice", NEW, 9).status_code == HTTPStatus.FOUND
+    assert log_in(user.email, NEW, 9).status_code == HTTPStatus.FOUND
+
+
 def test_confirm_ends_the_accounts_sessions(api, user, frontend, mailoutbox):
     other = Client()
     other.force_login(user)  # before the key: logging in changes what a token is made of
@@ -273,14 +316,6 @@ def test_two_confirms_with_one_key_at_once_give_exactly_one_200(
 # --- change/ -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def logged_in(user) -> tuple[Client, str]:
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(user)
-    client.get(reverse("password_change"))  # sets the CSRF cookie, as a page load does
-    return client, client.cookies["csrftoken"].value
-
-
 @pytest.mark.parametrize(
     "body",
     [
@@ -290,8 +325,10 @@ def logged_in(user) -> tuple[Client, str]:
     ],
     ids=["site", "dj-rest-auth", "djoser"],
 )
-def test_change_keeps_this_session_ends_the_others_and_emails(logged_in, user, body, mailoutbox):
-    client, csrf = logged_in
+def test_change_keeps_this_session_ends_the_others_and_emails(
+    api_logged_in, user, body, mailoutbox
+):
+    client, csrf = api_logged_in
     other = Client()
     other.force_login(user)
 
@@ -317,8 +354,8 @@ def test_change_keeps_this_session_ends_the_others_and_emails(logged_in, user, b
         ({"new_password1": NEW}, "old_password"),  # schemathesis found this one a 500
     ],
 )
-def test_change_errors_are_keyed_by_the_field_the_client_sent(logged_in, user, body, field):
-    client, csrf = logged_in
+def test_change_errors_are_keyed_by_the_field_the_client_sent(api_logged_in, user, body, field):
+    client, csrf = api_logged_in
 
     response = post(client, "api_password_change", body, HTTP_X_CSRFTOKEN=csrf)
 
@@ -328,8 +365,8 @@ def test_change_errors_are_keyed_by_the_field_the_client_sent(logged_in, user, b
     assert user.check_password(PASSWORD)
 
 
-def test_change_needs_a_session_and_a_csrf_token(api, logged_in):
-    client, _ = logged_in
+def test_change_needs_a_session_and_a_csrf_token(api, api_logged_in):
+    client, _ = api_logged_in
     body = {"old_password": PASSWORD, "new_password": NEW}
 
     anonymous = post(api, "api_password_change", body)
@@ -341,9 +378,9 @@ def test_change_needs_a_session_and_a_csrf_token(api, logged_in):
     assert "CSRF" in no_csrf.json()["detail"]
 
 
-def test_change_is_rate_limited_per_user(logged_in, settings):
+def test_change_is_rate_limited_per_user(api_logged_in, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_change": "2/900"}
-    client, csrf = logged_in
+    client, csrf = api_logged_in
     body = {"old_password": "wrong", "new_password": NEW}
 
     codes = [

@@ -6,6 +6,7 @@ import re
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -45,24 +46,41 @@ def test_every_email_renders_with_its_sample_values(db, name):
 
 
 def test_markup_in_the_copy_shows_as_text_in_the_html_part():
+    # Relative addresses: anything that looks like a web address is refused outright.
     rendered = render(
-        body='<img src="https://evil.example/?{{ ip }}">\n\n'
-        '<a href="https://evil.example/login">Log in here</a>\n\n[button]'
+        body='<img src="/track?{{ ip }}">\n\n<a href="/login">Log in here</a>\n\n[button]'
     )
 
     assert "<img" not in rendered.html
-    assert "&lt;img src=&quot;https://evil.example/?203.0.113.7&quot;&gt;" in rendered.html
-    assert 'href="https://evil.example' not in rendered.html
-    assert "&lt;a href=&quot;https://evil.example/login&quot;&gt;" in rendered.html
+    assert "&lt;img src=&quot;/track?203.0.113.7&quot;&gt;" in rendered.html
+    assert 'href="/login' not in rendered.html
+    assert "&lt;a href=&quot;/login&quot;&gt;" in rendered.html
     # The text part is plain text: what was typed, as typed.
-    assert '<img src="https://evil.example/?203.0.113.7">' in rendered.text
+    assert '<img src="/track?203.0.113.7">' in rendered.text
 
 
 def test_no_text_becomes_a_link_except_the_layouts_button():
-    rendered = render(body="Visit https://evil.example/verify or www.evil.example\n\n[button]")
+    # Copy cannot hold a web address (see the next test); a value still might.
+    rendered = render(
+        body="From {{ browser }}\n\n[button]",
+        values={"browser": "https://evil.example/verify or www.evil.example"},
+    )
 
     links = re.findall(r'<a href="([^"]+)"', rendered.html)
     assert links == [ACTION_URL, ACTION_URL, "http://127.0.0.1:8000"]  # button, fallback, footer
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Visit https://evil.example/verify\n\n[button]",
+        "Visit passage-support.example.net\n\n[button]",
+        "Open invoice\u202efdp.exe\n\n[button]",
+    ],
+)
+def test_copy_with_a_link_or_an_invisible_character_is_never_rendered(body):
+    with pytest.raises(ValidationError, match="Remove"):
+        render(body=body)
 
 
 def test_placeholder_values_are_escaped_and_never_reexpanded():
@@ -194,8 +212,25 @@ def test_the_migrations_ship_the_catalogues_default_copy():
     shipped = {}
     for name in ("0004_email_copy_defaults_marketing_group", "0007_signup_email_copy"):
         shipped |= import_module(f"auth_flow.migrations.{name}").COPY
+    # 0009 took {{ username }} out of the confirmation email.
+    shipped["email_verification"] = import_module(
+        "auth_flow.migrations.0009_pending_signup"
+    ).VERIFICATION
 
     assert {
         kind.name: {"subject": kind.subject, "body": kind.body, "button": kind.button}
         for kind in EMAIL_KINDS.values()
     } == shipped
+
+
+def test_the_check_names_stored_copy_the_rules_now_refuse(db):
+    from auth_flow.checks import check_email_copy
+
+    assert check_email_copy(None) == []
+    EmailCopy.objects.filter(name="password_reset").update(
+        body="Hello,\n\n[button]\n\nWrite to support@passage-help.com."
+    )
+
+    (warning,) = check_email_copy(None)
+    assert warning.id == "auth_flow.W002"
+    assert "'password_reset'" in warning.msg

@@ -1,10 +1,4 @@
-import base64
-import hashlib
-import hmac
 import io
-import json
-import time
-from http import HTTPStatus
 from unittest import mock
 
 import pytest
@@ -214,88 +208,6 @@ def test_sendgrid_goes_through_its_smtp_relay_with_the_api_key(settings, monkeyp
     assert f'href="{ACTION_URL}"' in message.get_body(("html",)).get_content()
 
 
-# Tracking webhooks --------------------------------------------------------------------
-
-WEBHOOK_AUTH = "hook:s3cret"
-SIGNING_KEY = "mailgun-signing-key"
-
-
-@pytest.fixture
-def webhook_settings(settings):
-    settings.ANYMAIL = {"WEBHOOK_SECRET": WEBHOOK_AUTH, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
-
-
-def mailgun_event(event: str, *, severity: str = "permanent", key: str = SIGNING_KEY) -> str:
-    timestamp, token = str(int(time.time())), "a" * 50
-    signature = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
-    return json.dumps(
-        {
-            "signature": {"timestamp": timestamp, "token": token, "signature": signature},
-            "event-data": {
-                "event": event,
-                "severity": severity,
-                "recipient": "Bouncy@Example.com",
-                "timestamp": time.time(),
-                "id": "evt-1",
-                "delivery-status": {"code": 550, "description": "No such mailbox"},
-                "message": {"headers": {"message-id": "1@mg.example.com"}},
-            },
-        }
-    )
-
-
-def post_webhook(client, body: str, *, auth: str | None = WEBHOOK_AUTH):
-    headers = {}
-    if auth:
-        headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
-    return client.post(
-        "/webhooks/anymail/mailgun/tracking/",
-        body,
-        content_type="application/json",
-        headers=headers,
-    )
-
-
-@pytest.mark.parametrize(
-    ("event", "reason"), [("failed", "bounced"), ("complained", "complained")]
-)
-def test_mailgun_bounce_and_complaint_mark_the_address(
-    client, db, webhook_settings, event, reason
-):
-    response = post_webhook(client, mailgun_event(event))
-
-    assert response.status_code == HTTPStatus.OK
-    marked = UndeliverableAddress.objects.get()
-    assert (marked.email, marked.reason, marked.provider) == (
-        "bouncy@example.com",
-        reason,
-        "Mailgun",
-    )
-
-
-def test_a_temporary_failure_marks_nothing(client, db, webhook_settings):
-    assert post_webhook(client, mailgun_event("failed", severity="temporary")).status_code == 200
-    assert not UndeliverableAddress.objects.exists()
-
-
-@pytest.mark.parametrize(
-    ("auth", "key", "status"),
-    [
-        (None, SIGNING_KEY, HTTPStatus.BAD_REQUEST),
-        ("hook:wrong", SIGNING_KEY, HTTPStatus.BAD_REQUEST),
-        (WEBHOOK_AUTH, "forged-key", HTTPStatus.BAD_REQUEST),
-    ],
-    ids=["no-auth", "wrong-auth", "bad-signature"],
-)
-def test_unauthenticated_or_forged_webhooks_are_refused(
-    client, db, webhook_settings, auth, key, status
-):
-    response = post_webhook(client, mailgun_event("failed", key=key), auth=auth)
-
-    assert response.status_code == status
-    assert not UndeliverableAddress.objects.exists()
-
-
 def test_the_local_console_prints_the_link_whole(settings, db):
     stream = io.StringIO()
     settings.MAILERS = {
@@ -310,13 +222,3 @@ def test_the_local_console_prints_the_link_whole(settings, db):
     printed = stream.getvalue()
     assert "Subject: Reset your Passage password" in printed
     assert f"\n{ACTION_URL}\n" in printed
-
-
-def test_a_repeated_bounce_counts_again(client, db, webhook_settings):
-    post_webhook(client, mailgun_event("failed"))
-    first_seen_last = UndeliverableAddress.objects.get().last_seen
-    post_webhook(client, mailgun_event("complained"))
-
-    marked = UndeliverableAddress.objects.get()
-    assert (marked.event_count, marked.reason) == (2, "complained")
-    assert marked.last_seen > first_seen_last

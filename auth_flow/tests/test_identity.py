@@ -58,3 +58,45 @@ def test_the_per_address_reset_cap_counts_every_spelling_once(client, db, settin
 
     assert len(mailoutbox) == 3
     assert {m.to[0] for m in mailoutbox} == {"sam@example.com"}  # the stored spelling
+
+
+# Every way an account is written gets its canonical address ---------------------------
+# Before, only save() set it: accounts from bulk_create, loaddata or update() had none,
+# and silently never got a reset link.
+
+
+def test_bulk_created_accounts_get_their_canonical_address(db, mailoutbox):
+    User.objects.bulk_create([User(username="bulk", email="Bulk@Example.com", password="x")])
+
+    assert User.objects.get(username="bulk").email_canonical == "bulk@example.com"
+
+
+def test_loaded_accounts_get_their_canonical_address(db, tmp_path):
+    from django.core.management import call_command
+
+    fixture = tmp_path / "accounts.json"
+    fixture.write_text(
+        '[{"model": "auth_flow.user", "pk": 40, "fields": {"username": "loaded", '
+        '"email": "Loaded@Example.com", "password": "x", "date_joined": "2026-01-01T00:00Z"}}]'
+    )
+
+    call_command("loaddata", str(fixture), verbosity=0)
+
+    assert User.objects.get(pk=40).email_canonical == "loaded@example.com"
+
+
+def test_an_update_of_the_address_updates_its_canonical_form(db, client, mailoutbox):
+    sam = User.objects.create_user("sam", "sam@example.com", "x")
+
+    User.objects.filter(pk=sam.pk).update(email="Samuel@Example.com")
+    client.post(reverse("password_reset"), {"email": "samuel@example.com"})
+
+    assert User.objects.get(pk=sam.pk).email_canonical == "samuel@example.com"
+    assert [m.to for m in mailoutbox] == [["Samuel@Example.com"]]
+
+
+def test_an_update_of_the_address_by_expression_is_refused(db):
+    from django.db.models.functions import Lower
+
+    with pytest.raises(TypeError, match="email_canonical"):
+        User.objects.update(email=Lower("email"))

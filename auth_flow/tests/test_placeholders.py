@@ -104,3 +104,111 @@ def test_filling_is_one_pass_and_values_stay_values():
 def test_filling_an_undeclared_placeholder_fails_loudly():
     with pytest.raises(KeyError):
         text_fill(text="{{ secret }}", values={})
+
+
+# Links and invisible characters ------------------------------------------------------
+
+# "passage.com" in fullwidth letters and full stop, which NFKC reads as the ASCII name.
+FULLWIDTH = "\uff50\uff41\uff53\uff53\uff41\uff47\uff45\uff0e\uff43\uff4f\uff4d"
+LINK = "email programs turn anything that looks like a web or email address into a link"
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        # The case: not linked in the HTML part, autolinked by Gmail and Outlook.
+        (
+            "Check https://passage-support.example.net/reset?user={{ username }} now",
+            "“https://passage-support.example.net/res…”",
+        ),
+        ("Go to http://example.org", "“http://example.org”"),
+        ("HTTPS://EXAMPLE.ORG", "“HTTPS://EXAMPLE.ORG”"),
+        ("ftp://files.example", "“ftp://files.example”"),
+        ("Open myapp://reset", "“myapp://reset”"),
+        ("Write mailto:help@example", "“mailto:help@example”"),
+        ("Call tel:+15550100", "“tel:+15550100”"),
+        ("Visit www.passage-help", "“www.passage-help”"),
+        ("Visit WWW2.example", "“WWW2.example”"),
+        ("Log in at passage-support.example.net.", "“passage-support.example.net”"),
+        ("See Passage.com", "“Passage.com”"),
+        ("Write to help@passage.co", "“help@passage.co”"),
+        ("Open invoice.zip", "“invoice.zip”"),
+        ("Watch intro.mov", "“intro.mov”"),
+        ("Try passage.app or passage.dev", "“passage.app”"),
+        ("Go to passage.co.uk", "“passage.co.uk”"),
+        ("Go to example.com.evil", "“example.com.evil”"),
+        ("Visit {{ site_name }}.com", "“{{ site_name }}.com”"),
+        (f"Visit {FULLWIDTH}", f"“{FULLWIDTH}”"),
+        ("Visit passage\u3002com", "“passage\u3002com”"),
+        ("Visit pass\u200bage.com", "“passage.com”"),  # hidden inside, still a name
+    ],
+)
+def test_text_that_email_programs_would_link_is_refused(text, quoted):
+    problems = problems_of(body=GOOD_BODY + "\n\n" + text)["body"]
+
+    assert any(LINK in p and quoted in p for p in problems), problems
+
+
+@pytest.mark.parametrize("field", ["subject", "button"])
+def test_a_link_is_refused_in_every_field(field):
+    problems = problems_of(**{field: "See passage.help"})
+
+    assert any(LINK in p for p in problems[field]), problems
+
+
+@pytest.mark.parametrize(
+    ("char", "name"),
+    [
+        ("\u202e", "U+202E (right-to-left override)"),
+        ("\u202a", "U+202A (left-to-right embedding)"),
+        ("\u202d", "U+202D (left-to-right override)"),
+        ("\u2066", "U+2066 (left-to-right isolate)"),
+        ("\u2069", "U+2069 (pop directional isolate)"),
+        ("\u200e", "U+200E (left-to-right mark)"),
+        ("\u200f", "U+200F (right-to-left mark)"),
+        ("\u061c", "U+061C (arabic letter mark)"),
+        ("\u200b", "U+200B (zero width space)"),
+        ("\u200c", "U+200C (zero width non-joiner)"),
+        ("\u200d", "U+200D (zero width joiner)"),
+        ("\u2060", "U+2060 (word joiner)"),
+        ("\ufeff", "U+FEFF (zero width no-break space)"),
+        ("\u00ad", "U+00AD (soft hyphen)"),
+    ],
+)
+def test_invisible_characters_are_refused_saying_which_and_where(char, name):
+    # U+202E here makes "invoicefdp.exe" read "invoiceexe.pdf".
+    problems = problems_of(body=GOOD_BODY + f"\n\nOpen invoice{char}fdp.exe")["body"]
+
+    assert problems == [
+        f"Remove the invisible character {name} in “invoicefdp.exe”: it changes how the "
+        "text reads without showing itself."
+    ]
+
+
+def test_an_invisible_character_is_refused_in_the_subject_too():
+    assert "U+202E" in problems_of(subject="Reset \u202eyour password")["subject"][0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Use your username, e.g. alice, or your email address.",
+        "Nothing changes, i.e. your password stays.",
+        "Built with Node.js and Vue.js in a sentence.",
+        "Mr. Smith and Dr. Jones wrote version 1.5 (or 2.0.1).",
+        "It works end.Next time, it works again.",
+        "U.S.A. and Ph.D. and a.m. and p.m. and etc.",
+        "The 3.5mm jack; 1.5x faster; No. 1.",
+        "Time: 18:30. Note: read this. Re: your reset.",
+        "Hello {{ username }}.\n\nThe {{ site_name }} team.",
+        "Open file.pdf or readme.txt",
+        "A rainbow flag \U0001f3f3\ufe0f\u200d\U0001f308 and a coder \U0001f469\u200d\U0001f4bb.",
+        "Persian spells with a non-joiner: \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+    ],
+)
+def test_ordinary_prose_is_allowed(text):
+    assert problems_of(body=GOOD_BODY + "\n\n" + text) == {}
+
+
+def test_values_lose_invisible_characters_when_filled_in():
+    assert text_fill(text="{{ email }}", values={"email": "x@\u202emoc.elgoog"}) == "x@moc.elgoog"

@@ -1,10 +1,14 @@
+import logging
 import os
+import runpy
+import socket
 import threading
 import time
 import uuid
 from http import HTTPStatus
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -16,7 +20,9 @@ from auth_flow.ratelimit import (
     rate_window_count_shared,
     rate_windows_prune,
 )
-from auth_flow.tests.conftest import at_once
+from auth_flow.tests.conftest import PASSWORD, at_once
+
+SETTINGS_FILE = str(django_settings.BASE_DIR / "site_config" / "settings.py")
 
 
 def post_reset(client, *, ip: str, email: str = "someone@example.com", **headers):
@@ -184,3 +190,206 @@ def test_the_shared_counter_starts_again_when_its_window_ends(db, monkeypatch):
     monkeypatch.setattr(time, "time", lambda: now + 200)
     assert rate_windows_prune() == 1
     assert not RateWindow.objects.exists()
+
+
+# --- IPv6 clients are counted by their /64 ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ip", "expected"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2::ffff", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("::ffff:203.0.113.9", "203.0.113.9"),
+        ("::1", "::/64"),
+        ("not-an-ip", "not-an-ip"),
+        ("", ""),
+    ],
+)
+def test_client_ip_key_counts_ipv6_by_its_64_and_ipv4_by_address(settings, ip, expected):
+    from auth_flow.ratelimit import client_ip_key
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR=ip)
+
+    assert client_ip_key(request=request) == (expected if ip else "10.0.0.9")
+    assert client_ip(request=request) == (ip or "10.0.0.9")  # the real address, for emails
+
+
+def test_reset_posts_from_one_ipv6_64_share_one_count(client, db, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+
+    codes = [
+        post_reset(client, ip="10.0.0.9", **{"X-Forwarded-For": f"2001:db8:aa:bb::{n:x}"})
+        for n in range(1, 26)
+    ]
+
+    assert codes.index(next(c for c in codes if c.status_code == 429)) == 10  # the 11th
+    assert {c.status_code for c in codes[:10]} == {HTTPStatus.FOUND}
+    assert {c.status_code for c in codes[10:]} == {HTTPStatus.TOO_MANY_REQUESTS}
+
+
+def test_two_ipv6_64s_do_not_share_a_count(client, db, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    for n in range(1, 11):
+        post_reset(client, ip="10.0.0.9", **{"X-Forwarded-For": f"2001:db8:aa:bb::{n:x}"})
+
+    other = post_reset(client, ip="10.0.0.9", **{"X-Forwarded-For": "2001:db8:aa:bc::1"})
+
+    assert other.status_code == HTTPStatus.FOUND
+
+
+def test_ipv4_mapped_ipv6_counts_as_its_ipv4_address(client, db, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_reset": "1/900"}
+    post_reset(client, ip="10.0.0.9", **{"X-Forwarded-For": "203.0.113.7"})
+
+    mapped = post_reset(client, ip="10.0.0.9", **{"X-Forwarded-For": "::ffff:203.0.113.7"})
+
+    assert mapped.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+# --- Without Redis: counted in each process's memory, never a 500 ----------------------
+
+
+def closed_port() -> int:
+    """Return a local TCP port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def redis_down(settings, monkeypatch):
+    """Point the cache, as settings.py builds it from REDIS_URL, at a closed port."""
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{closed_port()}/0")
+    settings.CACHES = runpy.run_path(SETTINGS_FILE)["CACHES"]
+
+
+def test_redis_gets_short_timeouts(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+    options = runpy.run_path(SETTINGS_FILE)["CACHES"]["default"]["OPTIONS"]
+
+    assert 0 < options["socket_connect_timeout"] <= 0.5
+    assert 0 < options["socket_timeout"] <= 0.5
+
+
+SIGNUP = {
+    "username": "newcomer",
+    "email": "newcomer@example.com",
+    "password1": "a-good-passphrase-77",
+    "password2": "a-good-passphrase-77",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("login", {"username": "alice", "password": PASSWORD}, HTTPStatus.FOUND),
+        ("login", {"username": "alice", "password": "wrong"}, HTTPStatus.OK),
+        ("password_reset", {"email": "alice@example.com"}, HTTPStatus.FOUND),
+        ("signup", SIGNUP, HTTPStatus.FOUND),
+        ("api_password_reset", {"email": "alice@example.com"}, HTTPStatus.OK),
+    ],
+    ids=["login", "failed-login", "reset", "signup", "api-reset"],
+)
+def test_with_redis_down_every_form_still_answers(client, user, redis_down, name, data, expected):
+    as_json = {"content_type": "application/json"} if name.startswith("api_") else {}
+
+    response = client.post(reverse(name), data, **as_json)
+
+    assert response.status_code == expected
+
+
+def test_a_redis_that_accepts_but_never_answers_costs_one_short_timeout(
+    client, db, settings, monkeypatch
+):
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # listens, never replies
+        monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+        settings.CACHES = runpy.run_path(SETTINGS_FILE)["CACHES"]
+        started = time.monotonic()
+        first = post_reset(client, ip="203.0.113.1")
+        waited = time.monotonic() - started
+        started = time.monotonic()
+        then = [post_reset(client, ip="203.0.113.1") for _ in range(2)]
+        then_took = time.monotonic() - started
+
+    assert [r.status_code for r in (first, *then)] == [HTTPStatus.FOUND] * 3
+    assert 0.5 <= waited < 3  # the socket timeout, once
+    assert then_took < 0.5  # not again: Redis is left alone during the back-off
+
+
+def test_with_redis_down_the_limits_still_hold_in_the_process(client, db, redis_down):
+    codes = [post_reset(client, ip="203.0.113.1").status_code for _ in range(11)]
+
+    assert codes == [HTTPStatus.FOUND] * 10 + [HTTPStatus.TOO_MANY_REQUESTS]
+
+
+def test_with_redis_down_the_log_in_locks_still_hold(client, user, redis_down):
+    for n in range(5):
+        client.post(
+            reverse("login"), {"username": "alice", "password": "x"}, REMOTE_ADDR=f"{n}.1.1.1"
+        )
+
+    locked = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+
+    assert locked.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_a_redis_outage_is_logged_once_and_redis_tried_again_later(
+    client, db, redis_down, caplog, monkeypatch
+):
+    from django.core.cache.backends.redis import RedisCacheClient
+
+    from auth_flow import ratelimit
+
+    tries = []
+    get_client = RedisCacheClient.get_client
+    monkeypatch.setattr(
+        RedisCacheClient, "get_client", lambda *a, **kw: tries.append(1) or get_client(*a, **kw)
+    )
+    with caplog.at_level(logging.WARNING, logger="auth_flow.ratelimit"):
+        for _ in range(5):
+            post_reset(client, ip="203.0.113.1")
+        assert len(tries) == 1  # then left alone for the back-off
+        monkeypatch.setattr(ratelimit, "_redis_down_until", time.monotonic() - 1)  # 30 s on
+        post_reset(client, ip="203.0.113.1")
+
+    assert len(tries) == 2
+    warnings = [r for r in caplog.records if r.name == "auth_flow.ratelimit"]
+    assert len(warnings) == 1
+    assert "Redis does not answer (ConnectionError)" in warnings[0].getMessage()
+
+
+def test_health_says_the_cache_is_degraded_while_redis_is_down(client, db, redis_down):
+    response = client.get(reverse("health"))
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["cache"] == "degraded"
+
+
+def test_health_says_the_cache_is_ok_on_redis(client, db, redis_cache):
+    response = client.get(reverse("health"))
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["cache"] == "ok"
+
+
+def test_health_says_the_cache_is_ok_in_memory(client, db):
+    assert client.get(reverse("health")).json()["cache"] == "ok"
+
+
+def test_counting_returns_to_redis_once_it_answers(redis_cache):
+    from auth_flow import ratelimit
+
+    ratelimit._redis_failed(ConnectionError("down"))  # as if it had just failed
+    ratelimit._redis_down_until = time.monotonic() - 1  # and the back-off has passed
+    key = uuid.uuid4().hex
+
+    rate_limit_hit(scope="test", key=key, rate=Rate(2, 60))
+
+    assert ratelimit._redis_down_until == 0.0
+    assert redis_cache.get(redis_key("test", key)) == b"1"

@@ -15,6 +15,7 @@ PROVIDER_VARIABLES = [
     "SENDGRID_API_KEY",
     "SITE_URL",
     "PASSWORD_RESET_TIMEOUT",
+    "SIGNUP_CONFIRM_TIMEOUT",
 ]
 
 
@@ -32,10 +33,12 @@ def load_settings() -> dict:
 
 
 def test_safe_defaults(environ):
+    environ.setenv("EMAIL_PROVIDER", "console")
     loaded = load_settings()
 
     assert loaded["DEBUG"] is False
     assert loaded["PASSWORD_RESET_TIMEOUT"] == 3600
+    assert loaded["SIGNUP_CONFIRM_TIMEOUT"] == 3600
     assert loaded["MAILERS"]["default"]["BACKEND"] == "auth_flow.console.ReadableConsoleBackend"
     assert loaded["TASKS"]["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
     assert loaded["ALLOWED_HOSTS"] == ["127.0.0.1"]
@@ -85,10 +88,27 @@ def test_site_url_must_be_absolute(environ):
         load_settings()
 
 
-def test_reset_timeout_comes_from_the_environment(environ):
-    environ.setenv("PASSWORD_RESET_TIMEOUT", "900")
+def test_without_debug_the_email_provider_must_be_set(environ):
+    # Before, an unset provider meant the console: every reset link in the server's log.
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_PROVIDER"):
+        load_settings()
 
-    assert load_settings()["PASSWORD_RESET_TIMEOUT"] == 900
+
+def test_with_debug_the_email_provider_defaults_to_the_console(environ):
+    environ.setenv("DJANGO_DEBUG", "1")
+
+    assert load_settings()["EMAIL_PROVIDER"] == "console"
+
+
+def test_link_timeouts_come_from_the_environment(environ):
+    environ.setenv("EMAIL_PROVIDER", "console")
+    environ.setenv("PASSWORD_RESET_TIMEOUT", "900")
+    assert load_settings()["SIGNUP_CONFIRM_TIMEOUT"] == 900  # the reset timeout's
+
+    environ.setenv("SIGNUP_CONFIRM_TIMEOUT", "86400")
+    loaded = load_settings()
+
+    assert (loaded["PASSWORD_RESET_TIMEOUT"], loaded["SIGNUP_CONFIRM_TIMEOUT"]) == (900, 86400)
 
 
 def test_deploy_check_refuses_the_console_provider(settings):
