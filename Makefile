@@ -94,7 +94,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 bench: install
-	$(PY) -m auth_flow.bench
+	$(PY) -m auth_flow.devtools.bench
 
 clean:
 	rm -rf $(VENV) staticfiles test-results .pytest_cache db.sqlite3 test-db.sqlite3

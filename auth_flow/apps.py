@@ -4,8 +4,8 @@ from django.db.models.signals import post_migrate
 
 def email_copy_defaults_ensure(*, using: str = "default", **kwargs) -> None:
     """Give each email declared in code a copy row, and marketing its group."""
-    from auth_flow.email_catalog import EMAIL_KINDS
-    from auth_flow.marketing import marketing_group_ensure
+    from auth_flow.mail.catalog import EMAIL_KINDS
+    from auth_flow.mail.marketing import marketing_group_ensure
     from auth_flow.models import EmailCopy
 
     # Also after a test database is flushed, which emits post_migrate again.
@@ -26,7 +26,7 @@ class AuthFlowConfig(AppConfig):
         from anymail.signals import tracking
 
         from auth_flow import checks  # noqa: F401  (registers the system checks)
-        from auth_flow.webhooks import tracking_event_received
+        from auth_flow.mail.webhooks import tracking_event_received
 
         tracking.connect(tracking_event_received, dispatch_uid="auth_flow.tracking")
         # An email added to the catalogue later gets its row without a migration of its own.

@@ -10,7 +10,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from auth_flow.email_catalog import EMAIL_KINDS, EmailKind
+from auth_flow.mail.catalog import EMAIL_KINDS, EmailKind
 
 
 def email_canonicalize(email: str) -> str:
@@ -154,7 +154,7 @@ class EmailCopy(models.Model):
     """Hold the words of one email (subject, body, button label) that marketing edits.
 
     The copy is plain text with `{{ name }}` placeholders, never a template; the email's
-    layouts and its link stay in code (see `auth_flow.email_catalog` and `emails`).
+    layouts and its link stay in code (see `auth_flow.mail.catalog` and `emails`).
     """
 
     name = models.CharField(max_length=100, unique=True, editable=False)

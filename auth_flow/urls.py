@@ -1,7 +1,9 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from auth_flow import api, views
+from auth_flow import health
+from auth_flow.accounts import views
+from auth_flow.api import views as api
 
 api_patterns = [
     path("reset/", api.PasswordResetRequestApi.as_view(), name="api_password_reset"),
@@ -20,7 +22,7 @@ api_patterns = [
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
-    path("health/", views.HealthView.as_view(), name="health"),
+    path("health/", health.HealthView.as_view(), name="health"),
     path("api/auth/password/", include(api_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from auth_flow.marketing import marketing_user_create
+from auth_flow.mail.marketing import marketing_user_create
 from auth_flow.models import EmailCopy, User
 
 MARKETING_PASSWORD = "mia-marketing-1234"

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from auth_flow.bench import free_port, wait_until_serving
-from auth_flow.smtp_sink import SmtpSink
+from auth_flow.devtools.bench import free_port, wait_until_serving
+from auth_flow.devtools.smtp_sink import SmtpSink
 from auth_flow.tests.test_tasks import wait_for
 from e2e.test_journeys import NEW_PASSWORD, PASSWORD, label
 

@@ -96,8 +96,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     # Sets the device cookie after a log-in; outside HtmxRedirectMiddleware, so it
     # reaches the response that middleware may put in place of a redirect.
-    "auth_flow.middleware.DeviceCookieMiddleware",
-    "auth_flow.middleware.HtmxRedirectMiddleware",
+    "auth_flow.protection.middleware.DeviceCookieMiddleware",
+    "auth_flow.htmx.HtmxRedirectMiddleware",
 ]
 
 ROOT_URLCONF = "site_config.urls"
@@ -148,7 +148,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # https://docs.djangoproject.com/en/6.1/topics/auth/customizing/
 AUTH_USER_MODEL = "auth_flow.User"
-AUTHENTICATION_BACKENDS = ["auth_flow.backends.UsernameOrEmailBackend"]
+AUTHENTICATION_BACKENDS = ["auth_flow.accounts.backends.UsernameOrEmailBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -207,7 +207,7 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "auth_flow.validators.PersonalWordsValidator"},
+    {"NAME": "auth_flow.accounts.validators.PersonalWordsValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -262,7 +262,7 @@ if not EMAIL_PROVIDER:
 def mailer_config(provider: str) -> dict:
     """Return the MAILERS entry for an EMAIL_PROVIDER, failing early on a missing key."""
     if provider == "console":
-        return {"BACKEND": "auth_flow.console.ReadableConsoleBackend"}
+        return {"BACKEND": "auth_flow.mail.console.ReadableConsoleBackend"}
     if provider == "smtp":
         return {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
@@ -306,7 +306,7 @@ MAILERS = {"default": mailer_config(EMAIL_PROVIDER)}
 
 # https://anymail.dev/en/stable/tips/securing_webhooks/
 # The provider's tracking webhook (bounces, complaints) is served only with its
-# authentication (auth_flow/webhooks.py): basic auth ("user:password") always, and
+# authentication (auth_flow/mail/webhooks.py): basic auth ("user:password") always, and
 # Mailgun's signing key. anymail takes an empty secret for "no authentication", which
 # would let anyone stop the site mailing any address, so a server needs them.
 WEBHOOK_SECRETS = {
@@ -354,7 +354,7 @@ TASK_RESULT_RETENTION_DAYS = int(os.environ.get("TASK_RESULT_RETENTION_DAYS") or
 # https://docs.djangoproject.com/en/6.1/topics/cache/
 # Rate limits live in the cache: one process's memory locally, Redis when several
 # processes must share them. While Redis does not answer, each process counts in its own
-# memory (auth_flow/ratelimit.py); short timeouts keep an outage from stalling requests.
+# memory (auth_flow/protection/ratelimit.py); short timeouts keep an outage from stalling requests.
 if REDIS_URL := os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {
@@ -419,7 +419,7 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_reset_tokens": {"()": "auth_flow.redaction.RedactResetTokens"}},
+    "filters": {"redact_reset_tokens": {"()": "auth_flow.protection.redaction.RedactResetTokens"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {
         "console": {

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from auth_flow.webhooks import webhook_urlpatterns
+from auth_flow.mail.webhooks import webhook_urlpatterns
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -30,7 +30,7 @@ def _test_settings(settings):
 @pytest.fixture(autouse=True)
 def _rate_limit_memory(monkeypatch):
     # The counters kept while Redis is down, and the back-off, start empty too.
-    from auth_flow import ratelimit
+    from auth_flow.protection import ratelimit
 
     ratelimit._fallback.clear()
     monkeypatch.setattr(ratelimit, "_redis_down_until", 0.0)
@@ -92,7 +92,7 @@ def reset_path(client: Client, user: User, mailoutbox) -> str:
 
 @pytest.fixture
 def marketing_user(db) -> User:
-    from auth_flow.marketing import marketing_user_create
+    from auth_flow.mail.marketing import marketing_user_create
 
     return marketing_user_create(
         username="mia", email="mia@example.com", password="mia-marketing-1234"

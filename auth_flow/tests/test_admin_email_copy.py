@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.urls import reverse
 
-from auth_flow.email_catalog import PASSWORD_RESET
+from auth_flow.mail.catalog import PASSWORD_RESET
 from auth_flow.models import EmailCopy, User
 
 
@@ -428,7 +428,7 @@ def test_a_test_send_goes_through_the_queue(
     marketing_client.post(url, form_data(reset_copy, subject="Queued"))
 
     (task,) = DBTaskResult.objects.all()
-    assert task.task_path == "auth_flow.tasks.copy_test_send"
+    assert task.task_path == "auth_flow.mail.tasks.copy_test_send"
     assert task.args_kwargs["kwargs"]["to"] == "mia@example.com"
     assert mailoutbox == []
     run_worker()

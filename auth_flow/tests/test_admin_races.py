@@ -8,7 +8,7 @@ import pytest
 import requests
 from django.urls import reverse
 
-from auth_flow.marketing import marketing_user_create
+from auth_flow.mail.marketing import marketing_user_create
 from auth_flow.models import EmailCopy
 
 PASSWORD = "race-marketing-1234"

@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 from django.conf import settings
 
-from auth_flow.bench import free_port, wait_until_serving
+from auth_flow.devtools.bench import free_port, wait_until_serving
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
 
-from auth_flow.email_catalog import EMAIL_KINDS, PASSWORD_RESET
-from auth_flow.emails import copy_render, email_render
+from auth_flow.mail.catalog import EMAIL_KINDS, PASSWORD_RESET
+from auth_flow.mail.emails import copy_render, email_render
 from auth_flow.models import EmailCopy
 
 ACTION_URL = "https://accounts.example.com/accounts/reset/MQ/abc-123/"
@@ -179,7 +179,7 @@ def test_copy_moves_between_environments_by_natural_key(db, tmp_path):
 
 
 def test_the_real_worker_process_sends_the_edited_copy(client, user, settings, transactional_db):
-    from auth_flow.smtp_sink import SmtpSink
+    from auth_flow.devtools.smtp_sink import SmtpSink
     from auth_flow.tests.test_tasks import wait_for, worker_process
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -4,9 +4,9 @@ from unittest import mock
 import pytest
 from django.urls import reverse
 
-from auth_flow.emails import EMAIL_NAMES, email_render, email_send, user_agent_describe
+from auth_flow.devtools.smtp_sink import SmtpSink
+from auth_flow.mail.emails import EMAIL_NAMES, email_render, email_send, user_agent_describe
 from auth_flow.models import UndeliverableAddress
-from auth_flow.smtp_sink import SmtpSink
 from site_config.settings import mailer_config
 
 ACTION_URL = "https://accounts.example.com/accounts/reset/MQ/abc-123/"
@@ -212,7 +212,7 @@ def test_the_local_console_prints_the_link_whole(settings, db):
     stream = io.StringIO()
     settings.MAILERS = {
         "default": {
-            "BACKEND": "auth_flow.console.ReadableConsoleBackend",
+            "BACKEND": "auth_flow.mail.console.ReadableConsoleBackend",
             "OPTIONS": {"stream": stream},
         }
     }

@@ -1,7 +1,7 @@
 import pytest
 
-from auth_flow.email_catalog import EMAIL_KINDS, PASSWORD_RESET, PASSWORD_RESET_UNKNOWN
-from auth_flow.placeholders import copy_problems, text_fill
+from auth_flow.mail.catalog import EMAIL_KINDS, PASSWORD_RESET, PASSWORD_RESET_UNKNOWN
+from auth_flow.mail.placeholders import copy_problems, text_fill
 
 GOOD_BODY = "Hello {{ username }},\n\n[button]\n\nFrom {{ ip }} using {{ browser }}."
 

@@ -13,7 +13,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from auth_flow.models import RateWindow
-from auth_flow.ratelimit import (
+from auth_flow.protection.ratelimit import (
     Rate,
     client_ip,
     rate_limit_hit,
@@ -106,7 +106,7 @@ def redis_cache(settings):
 def redis_key(scope: str, key: str) -> str:
     from django.core.cache import cache
 
-    from auth_flow.ratelimit import _cache_key
+    from auth_flow.protection.ratelimit import _cache_key
 
     return cache.make_and_validate_key(_cache_key(scope=scope, key=key))
 
@@ -209,7 +209,7 @@ def test_the_shared_counter_starts_again_when_its_window_ends(db, monkeypatch):
     ],
 )
 def test_client_ip_key_counts_ipv6_by_its_64_and_ipv4_by_address(settings, ip, expected):
-    from auth_flow.ratelimit import client_ip_key
+    from auth_flow.protection.ratelimit import client_ip_key
 
     settings.TRUSTED_PROXY_COUNT = 1
     request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR=ip)
@@ -344,14 +344,14 @@ def test_a_redis_outage_is_logged_once_and_redis_tried_again_later(
 ):
     from django.core.cache.backends.redis import RedisCacheClient
 
-    from auth_flow import ratelimit
+    from auth_flow.protection import ratelimit
 
     tries = []
     get_client = RedisCacheClient.get_client
     monkeypatch.setattr(
         RedisCacheClient, "get_client", lambda *a, **kw: tries.append(1) or get_client(*a, **kw)
     )
-    with caplog.at_level(logging.WARNING, logger="auth_flow.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="auth_flow.protection.ratelimit"):
         for _ in range(5):
             post_reset(client, ip="203.0.113.1")
         assert len(tries) == 1  # then left alone for the back-off
@@ -359,7 +359,7 @@ def test_a_redis_outage_is_logged_once_and_redis_tried_again_later(
         post_reset(client, ip="203.0.113.1")
 
     assert len(tries) == 2
-    warnings = [r for r in caplog.records if r.name == "auth_flow.ratelimit"]
+    warnings = [r for r in caplog.records if r.name == "auth_flow.protection.ratelimit"]
     assert len(warnings) == 1
     assert "Redis does not answer (ConnectionError)" in warnings[0].getMessage()
 
@@ -383,7 +383,7 @@ def test_health_says_the_cache_is_ok_in_memory(client, db):
 
 
 def test_counting_returns_to_redis_once_it_answers(redis_cache):
-    from auth_flow import ratelimit
+    from auth_flow.protection import ratelimit
 
     ratelimit._redis_failed(ConnectionError("down"))  # as if it had just failed
     ratelimit._redis_down_until = time.monotonic() - 1  # and the back-off has passed

@@ -3,7 +3,7 @@ import logging
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from auth_flow.redaction import RedactResetTokens, text_redact
+from auth_flow.protection.redaction import RedactResetTokens, text_redact
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,9 @@ def test_safe_defaults(environ):
     assert loaded["DEBUG"] is False
     assert loaded["PASSWORD_RESET_TIMEOUT"] == 3600
     assert loaded["SIGNUP_CONFIRM_TIMEOUT"] == 3600
-    assert loaded["MAILERS"]["default"]["BACKEND"] == "auth_flow.console.ReadableConsoleBackend"
+    assert (
+        loaded["MAILERS"]["default"]["BACKEND"] == "auth_flow.mail.console.ReadableConsoleBackend"
+    )
     assert loaded["TASKS"]["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
     assert loaded["ALLOWED_HOSTS"] == ["127.0.0.1"]
 

@@ -95,7 +95,7 @@ def test_an_unconfirmed_signup_can_neither_log_in_nor_get_a_reset_link(client, d
 def test_an_address_with_an_account_is_answered_exactly_like_a_new_one(
     db, user, mailoutbox, htmx, monkeypatch
 ):
-    from auth_flow import services
+    from auth_flow.accounts import services
 
     headers = {"HX-Request": "true"} if htmx else {}
     hashed = []
@@ -297,7 +297,7 @@ def test_an_expired_link_cannot_be_used_even_before_it_is_pruned(client, verify_
 
 
 def test_expired_signups_are_pruned_with_the_task_results(db, verify_path, settings):
-    from auth_flow.tasks import pending_signups_prune
+    from auth_flow.mail.tasks import pending_signups_prune
 
     settings.SIGNUP_CONFIRM_TIMEOUT = 60
     fresh = PendingSignup.objects.create(

@@ -20,8 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from auth_flow.smtp_sink import SmtpSink
-from auth_flow.tasks import error_is_transient, task_results_prune
+from auth_flow.devtools.smtp_sink import SmtpSink
+from auth_flow.mail.tasks import error_is_transient, task_results_prune
 from auth_flow.tests.conftest import comparable
 from auth_flow.tests.fakes import ScriptedBackend, permanent_error, transient_error
 from site_config.settings import mailer_config
@@ -167,7 +167,7 @@ def test_a_permanent_failure_is_tried_once_and_recorded(client, queue, user, mai
     assert mailoutbox == []
     failed = queue.get()
     assert failed.status == TaskResultStatus.FAILED
-    assert failed.exception_class_path == "auth_flow.tasks.EmailDeliveryFailed"
+    assert failed.exception_class_path == "auth_flow.mail.tasks.EmailDeliveryFailed"
     assert "SMTPRecipientsRefused" in failed.traceback
     # Provider text can quote the message; only the error's class is kept.
     assert "No such mailbox" not in failed.traceback
@@ -428,7 +428,7 @@ def test_health_and_send_status_show_the_queue_without_addresses(client, queue, 
     assert "no-cache" in health["Cache-Control"]
     assert re.search(r"waiting: 2 \(oldest 4[2-5] s\)", out.getvalue())
     assert "@" not in health.content.decode() + out.getvalue()
-    with mock.patch("auth_flow.views.queue_status", side_effect=DatabaseError):
+    with mock.patch("auth_flow.health.queue_status", side_effect=DatabaseError):
         down = client.get(reverse("health"))
     assert down.status_code == 503
     assert down.json() == {"db": "error"}

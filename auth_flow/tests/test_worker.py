@@ -12,9 +12,9 @@ from django.tasks import TaskResultStatus
 from django.urls import reverse
 from django.utils import timezone
 
+from auth_flow.accounts.services import password_reset_request
+from auth_flow.devtools.smtp_sink import SmtpSink
 from auth_flow.models import User
-from auth_flow.services import password_reset_request
-from auth_flow.smtp_sink import SmtpSink
 from auth_flow.tests.test_tasks import (  # noqa: F401
     queue,
     wait_for,

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
-from auth_flow.marketing import marketing_user_create
+from auth_flow.mail.marketing import marketing_user_create
 from auth_flow.models import User
 
 

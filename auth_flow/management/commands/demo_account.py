@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from auth_flow.marketing import marketing_user_create
+from auth_flow.mail.marketing import marketing_user_create
 from auth_flow.models import User
 
 USERNAME, EMAIL, PASSWORD = "demo", "demo@example.com", "demo-password-123"

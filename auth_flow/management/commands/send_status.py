@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from auth_flow.tasks import queue_status
+from auth_flow.mail.tasks import queue_status
 
 
 class Command(BaseCommand):

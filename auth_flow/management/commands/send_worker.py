@@ -5,8 +5,8 @@ from datetime import timedelta
 from django.conf import settings
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from auth_flow.tasks import task_results_prune_schedule, tasks_requeue_abandoned
-from auth_flow.worker import WorkerPool, WorkerSupervisor
+from auth_flow.mail.tasks import task_results_prune_schedule, tasks_requeue_abandoned
+from auth_flow.mail.worker import WorkerPool, WorkerSupervisor
 
 
 class Command(DbWorkerCommand):

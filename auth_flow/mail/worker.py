@@ -29,7 +29,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from auth_flow.tasks import tasks_give_back, tasks_requeue_abandoned
+from auth_flow.mail.tasks import tasks_give_back, tasks_requeue_abandoned
 
 logger = logging.getLogger(__name__)
 

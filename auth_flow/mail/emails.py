@@ -2,7 +2,7 @@
 
 The words of each email (subject, body, button label) are data: an `EmailCopy` row that
 marketing edits in the admin, plain text with `{{ name }}` placeholders (see
-`auth_flow.placeholders`), never a template. The layouts (`templates/emails/layout.txt`,
+`auth_flow.mail.placeholders`), never a template. The layouts (`templates/emails/layout.txt`,
 `layout.html`) are the developers': they decide how any copy looks and are the only
 place the email's link appears, so copy can never move a token anywhere. The body is
 written once and becomes both the text part and the HTML part.
@@ -32,10 +32,10 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.timesince import timeuntil
 
-from auth_flow.email_catalog import EMAIL_KINDS, EmailKind
+from auth_flow.accounts.tokens import signup_confirm_token
+from auth_flow.mail.catalog import EMAIL_KINDS, EmailKind
+from auth_flow.mail.placeholders import BUTTON, text_fill
 from auth_flow.models import EmailCopy, PendingSignup, UndeliverableAddress, email_canonicalize
-from auth_flow.placeholders import BUTTON, text_fill
-from auth_flow.tokens import signup_confirm_token
 
 logger = logging.getLogger(__name__)
 

@@ -1,3 +1,5 @@
+"""The account pages: thin subclasses of Django's auth views, page or htmx partial."""
+
 from http import HTTPStatus
 
 from django.conf import settings
@@ -6,21 +8,13 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError
-from django.http import JsonResponse
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse_lazy
-from django.utils.cache import patch_vary_headers
-from django.utils.decorators import method_decorator
 from django.utils.http import urlsafe_base64_decode
-from django.views.decorators.cache import never_cache
-from django.views.generic import FormView, TemplateView, View
-from django_htmx.http import HttpResponseLocation
+from django.views.generic import FormView, TemplateView
 
-from auth_flow.backends import LoginThrottle, login_failures_clear
-from auth_flow.emails import password_reset_expiry, signup_expiry
-from auth_flow.forms import (
+from auth_flow.accounts.backends import LoginThrottle, login_failures_clear
+from auth_flow.accounts.forms import (
     LoginForm,
     PasswordChangedElsewhere,
     PasswordChangeForm,
@@ -29,16 +23,7 @@ from auth_flow.forms import (
     SignupConfirmForm,
     SignupForm,
 )
-from auth_flow.models import PendingSignup
-from auth_flow.ratelimit import (
-    Rate,
-    client_ip_key,
-    rate_cache_status,
-    rate_limit_hit,
-    rate_window_count,
-    rate_window_peek,
-)
-from auth_flow.services import (
+from auth_flow.accounts.services import (
     SignupLinkUsed,
     UsernameTaken,
     account_signup,
@@ -46,75 +31,16 @@ from auth_flow.services import (
     request_meta,
     signup_confirm,
 )
-from auth_flow.tasks import queue_status
-from auth_flow.tokens import signup_confirm_token
-
-
-class HtmxPartialMixin:
-    """Render the template's `content` partial for htmx requests, the whole page otherwise.
-
-    This is the one place that decides. Boosted and history-restore requests replace the
-    whole page, so they get it. A successful form answers htmx with HX-Location, which
-    swaps the next page's partial into <main> and pushes its URL; without JavaScript the
-    same view answers with Django's ordinary redirect.
-    """
-
-    partial_name = "content"
-    # Forms take GET and POST; Django's FormView would also treat PUT as a POST.
-    http_method_names = ["get", "post", "head", "options"]
-    # Log in, log out and sign up change the whole layout, so they navigate instead.
-    swap_on_success = True
-
-    def wants_partial(self) -> bool:
-        htmx = self.request.htmx
-        return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
-
-    def template_for(self, name: str) -> str:
-        """Return the template itself, or its partial when the request wants one."""
-        return f"{name}#{self.partial_name}" if self.wants_partial() else name
-
-    def get_template_names(self) -> list[str]:
-        return [self.template_for(name) for name in super().get_template_names()]
-
-    def dispatch(self, request, *args, **kwargs):
-        response = super().dispatch(request, *args, **kwargs)
-        patch_vary_headers(response, ("HX-Request",))
-        return response
-
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        if (
-            self.swap_on_success
-            and self.wants_partial()
-            and response.status_code == HTTPStatus.FOUND
-        ):
-            return HttpResponseLocation(response["Location"], target="#main", swap="innerHTML")
-        return response
-
-
-class RateLimitMixin:
-    """Answer a client's POSTs beyond the scope's rate with 429 and a page saying so.
-
-    Keyed by client IP (an IPv6 client by its /64), so the answer says nothing about
-    any account.
-    """
-
-    rate_limit_scope: str
-
-    def post(self, request, *args, **kwargs):
-        rate = Rate.parse(settings.RATE_LIMITS[self.rate_limit_scope])
-        key = client_ip_key(request=request)
-        if rate_limit_hit(scope=self.rate_limit_scope, key=key, rate=rate):
-            minutes = max(1, rate.seconds // 60)
-            response = TemplateResponse(
-                request,
-                self.template_for("429.html"),
-                {"title": "Too many attempts", "minutes": minutes},
-                status=HTTPStatus.TOO_MANY_REQUESTS,
-            )
-            response["Retry-After"] = str(rate.seconds)
-            return response
-        return super().post(request, *args, **kwargs)
+from auth_flow.accounts.tokens import signup_confirm_token
+from auth_flow.htmx import HtmxPartialMixin
+from auth_flow.mail.emails import password_reset_expiry, signup_expiry
+from auth_flow.models import PendingSignup
+from auth_flow.protection.mixins import RateLimitMixin
+from auth_flow.protection.ratelimit import (
+    Rate,
+    rate_window_count,
+    rate_window_peek,
+)
 
 
 class HomeView(HtmxPartialMixin, TemplateView):
@@ -244,7 +170,7 @@ class EmailVerifyView(RateLimitMixin, HtmxPartialMixin, TemplateView):
             return self.page(form=form)
         except SignupLinkUsed:
             return self.spent(self.page())
-        login(request, user, backend="auth_flow.backends.UsernameOrEmailBackend")
+        login(request, user, backend="auth_flow.accounts.backends.UsernameOrEmailBackend")
         messages.success(
             request, f"Your email address is confirmed. Welcome, {user.get_username()}!"
         )
@@ -384,28 +310,3 @@ class PasswordResetConfirmView(HtmxPartialMixin, auth_views.PasswordResetConfirm
 
 class PasswordResetCompleteView(HtmxPartialMixin, auth_views.PasswordResetCompleteView):
     pass
-
-
-@method_decorator(never_cache, name="dispatch")
-class HealthView(View):
-    """Answer a load balancer: 200 with the queue's depth, 503 when the database is down.
-
-    Redis down is "cache": "degraded", still 200: the site keeps working, with rate
-    limits counted in each process's memory until it answers again.
-    """
-
-    http_method_names = ["get", "head"]
-
-    def get(self, request):
-        try:
-            status = queue_status()
-        except DatabaseError:
-            return JsonResponse({"db": "error"}, status=HTTPStatus.SERVICE_UNAVAILABLE)
-        return JsonResponse(
-            {
-                "db": "ok",
-                "cache": rate_cache_status(),
-                "queue_waiting": status.waiting,
-                "oldest_waiting_seconds": status.oldest_waiting_seconds,
-            }
-        )

@@ -8,10 +8,10 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from auth_flow import tasks
+from auth_flow.mail import tasks
+from auth_flow.mail.placeholders import value_clean
 from auth_flow.models import PendingSignup, email_canonicalize
-from auth_flow.placeholders import value_clean
-from auth_flow.ratelimit import client_ip
+from auth_flow.protection.ratelimit import client_ip
 
 
 class RequestMeta(TypedDict):

@@ -15,9 +15,9 @@ from django.conf import settings
 from django.tasks import Task, TaskResultStatus, task
 from django.utils import timezone
 
-from auth_flow import emails
+from auth_flow.mail import emails
 from auth_flow.models import PendingSignup, email_canonicalize
-from auth_flow.ratelimit import Rate, rate_limit_hit_shared, rate_windows_prune
+from auth_flow.protection.ratelimit import Rate, rate_limit_hit_shared, rate_windows_prune
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ def tasks_requeue_abandoned(*, worker_id: str | None, stale_after: timedelta) ->
 
 
 def _of_worker(thread_id: str, worker_id: str) -> bool:
-    # A worker's threads are "<worker id>-<n>" (auth_flow.worker.WorkerPool).
+    # A worker's threads are "<worker id>-<n>" (auth_flow.mail.worker.WorkerPool).
     return thread_id == worker_id or thread_id.startswith(f"{worker_id}-")
 
 

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from auth_flow.models import email_canonicalize
-from auth_flow.ratelimit import (
+from auth_flow.protection.ratelimit import (
     Rate,
     client_ip_key,
     rate_window_clear,

@@ -20,10 +20,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from auth_flow.backends import login_failures_clear
-from auth_flow.forms import PasswordChangedElsewhere
-from auth_flow.ratelimit import Rate, client_ip_key, rate_window_count
-from auth_flow.serializers import (
+from auth_flow.accounts.backends import login_failures_clear
+from auth_flow.accounts.forms import PasswordChangedElsewhere
+from auth_flow.accounts.services import password_change_notify, request_meta
+from auth_flow.api.serializers import (
     DetailSerializer,
     PasswordChangeSerializer,
     PasswordResetConfirmSerializer,
@@ -31,7 +31,7 @@ from auth_flow.serializers import (
     PasswordResetValidateSerializer,
     StatusSerializer,
 )
-from auth_flow.services import password_change_notify, request_meta
+from auth_flow.protection.ratelimit import Rate, client_ip_key, rate_window_count
 
 RESET_SENT = "If an account uses this address, we have emailed it a link to choose a new password."
 RESET_DONE = "Your password has been set. You can log in with it now."

@@ -5,10 +5,15 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.hashers import check_password
 
-from auth_flow.backends import LoginThrottle
+from auth_flow.accounts.backends import LoginThrottle
+from auth_flow.accounts.services import password_reset_request, request_meta
 from auth_flow.models import User
-from auth_flow.ratelimit import Rate, rate_window_clear, rate_window_count, rate_window_peek
-from auth_flow.services import password_reset_request, request_meta
+from auth_flow.protection.ratelimit import (
+    Rate,
+    rate_window_clear,
+    rate_window_count,
+    rate_window_peek,
+)
 
 
 class SignupForm(auth_forms.UserCreationForm):

@@ -14,7 +14,12 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from rest_framework import exceptions, serializers
 
-from auth_flow.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm, throttle_error
+from auth_flow.accounts.forms import (
+    PasswordChangeForm,
+    PasswordResetForm,
+    SetPasswordForm,
+    throttle_error,
+)
 
 # Longer than any key the site makes; anything longer is junk, refused before parsing.
 KEY_MAX_LENGTH = 200

@@ -8,7 +8,7 @@ broken row falls back to. Adding an email here adds its row on the next `migrate
 
 from dataclasses import dataclass
 
-from auth_flow.placeholders import Placeholder, copy_problems
+from auth_flow.mail.placeholders import Placeholder, copy_problems
 
 
 @dataclass(frozen=True)

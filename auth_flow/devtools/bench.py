@@ -185,7 +185,7 @@ class SinkProcess:
             [
                 sys.executable,
                 "-m",
-                "auth_flow.smtp_sink",
+                "auth_flow.devtools.smtp_sink",
                 "--port",
                 str(self.port),
                 "--delay",
