@@ -7,10 +7,12 @@ of the placeholders its email declares, and filling it in is plain string substi
 in a single pass (a value that itself looks like `{{ x }}` stays as typed).
 """
 
+import ipaddress
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 # A placeholder as written: `{{`, optional spaces, a bare name, optional spaces, `}}`.
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -43,34 +45,43 @@ SCHEME = re.compile(
     r"|(?:mailto|tel|sms|callto|facetime|skype|sip|xmpp|javascript|data|file|news):(?=\S))",
     re.IGNORECASE,
 )
-DOT = "[.\uff0e\u3002\uff61]"  # and the full stops that IDNA reads as dots
+DOTS = ".\uff0e\u3002\uff61"  # the full stop, and those that IDNA reads as one
+DOT = f"[{DOTS}]"
 WWW = re.compile(rf"(?<![\w-])www\d{{0,3}}{DOT}", re.IGNORECASE)
 # A label is letters, digits and inner hyphens, or a placeholder ("{{ site_name }}.com").
 LABEL = r"(?:[^\W_](?:[\w-]*[^\W_])?|\{\{\s*[A-Za-z_]\w*\s*\}\})"
 DOTTED = re.compile(rf"(?<![\w-]){LABEL}(?:{DOT}{LABEL})+")
-# Generic top-level domains in common use (the abused ones among them), and every
-# two-letter country code. ".zip" and ".mov" are real: "invoice.zip" is a web address.
-TLDS = frozenset(
+
+
+def _tlds_load() -> frozenset[str]:
+    """Read IANA's list of top-level domains beside this file, in ASCII and Unicode forms.
+
+    The list has internationalized names in their xn-- form; copy writes them in their
+    own script ("пример.рф"), so each is also kept decoded, the way labels are compared.
     """
-    com net org info biz io co app dev ai me xyz online site top shop store cloud email
-    link live club tech page edu gov mil int mobi name pro aero asia cat coop jobs museum
-    tel travel post zip mov blog news website space icu vip work world today life art
-    design agency digital network solutions services support help host hosting systems
-    software global company group center media studio social chat team bank money
-    finance security ltd inc llc gmbh click download review loan win bid stream party
-    racing date science trade men country kim gdn rest bar surf cyou cfd sbs lol quest
-    beauty buzz run cam best bond fyi wiki tools codes dating cash gold land fit
-    ac ad ae af ag al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bm bn bo
-    br bs bt bw by bz ca cc cd cf cg ch ci ck cl cm cn cr cu cv cw cx cy cz de dj dk dm
-    do dz ec ee eg er es et eu fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq
-    gr gs gt gu gw gy hk hm hn hr ht hu id ie il im in iq ir is it je jm jo jp ke kg kh
-    ki km kn kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md mg mh mk ml mm mn
-    mo mp mq mr ms mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf
-    pg ph pk pl pm pn pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sk sl sm
-    sn so sr ss st su sv sx sy sz tc td tf tg th tj tk tl tm tn to tr tt tv tw tz ua ug
-    uk us uy uz va vc ve vg vi vn vu wf ws ye yt za zm zw
-    """.split()  # noqa: SIM905 (a list of words reads best as words)
-)
+    names = set()
+    for line in (Path(__file__).parent / "tlds.txt").read_text(encoding="ascii").splitlines():
+        name = line.strip().lower()
+        if not name or name.startswith("#"):
+            continue
+        names.add(name)
+        if name.startswith("xn--"):
+            names.add(unicodedata.normalize("NFKC", name[4:].encode().decode("punycode")))
+    return frozenset(names)
+
+
+# Every top-level domain in the root zone (tlds.txt says where it is from and how to
+# refresh it). ".zip", ".mov", ".app" and ".next" are real: "invoice.zip" is a web address.
+TLDS = _tlds_load()
+# An IPv4 address written as four numbers (browsers take "203.0.113.7/reset" as an
+# address); a version number has fewer parts, and five or more are not an address.
+IPV4 = re.compile(rf"(?<![\w{DOTS}-])\d{{1,3}}(?:{DOT}\d{{1,3}}){{3}}(?![\w-]|{DOT}\d)")
+# An IPv6 address in brackets, as it stands in a URL: "[2001:db8::1]/reset".
+IPV6 = re.compile(r"\[([0-9A-Fa-f:.]+)(?:%[\w.-]+)?\]")
+# An international phone number, which phones turn into a link that calls it: "+", then
+# at least 7 digits (the shortest numbers with their country code) in spaced groups.
+PHONE = re.compile(r"(?<![\w+])\+\(?\d(?:[\d \t\u00a0\u2009\u202f().\-/]*\d)?")
+PHONE_DIGITS = 7
 
 
 @dataclass(frozen=True)
@@ -118,16 +129,21 @@ def text_problems(*, text: str, allowed: Iterable[str]) -> list[str]:
         problems.append("Remove the invisible control characters.")
     problems += invisible_problems(text=text)
     problems += link_problems(text=INVISIBLE.sub("", text))
+    problems += phone_problems(text=INVISIBLE.sub("", text))
     return problems
 
 
 def _word_at(text: str, start: int, end: int) -> str:
-    """Return the run of non-space text around text[start:end], without closing punctuation."""
-    while start > 0 and not text[start - 1].isspace():
-        start -= 1
-    while end < len(text) and not text[end].isspace():
-        end += 1
-    return text[start:end].rstrip(".,;:!?)]}\"'\u201d\u2019")
+    """Return the run of non-space text around text[start:end], without the punctuation
+    that opens or closes it outside that span ("[::1]" stays whole, "(a.com)." is "a.com")."""
+    first, last = start, end
+    while first > 0 and not text[first - 1].isspace():
+        first -= 1
+    while last < len(text) and not text[last].isspace():
+        last += 1
+    before = text[first:start].lstrip("([{\"'\u201c\u2018")
+    after = text[end:last].rstrip(".,;:!?)]}\"'\u201d\u2019")
+    return before + text[start:end] + after
 
 
 def invisible_problems(*, text: str) -> list[str]:
@@ -159,6 +175,15 @@ def link_problems(*, text: str) -> list[str]:
         labels = re.split(DOT, match.group())
         if any(unicodedata.normalize("NFKC", label).casefold() in TLDS for label in labels[1:]):
             found.append(match.span())
+    for match in IPV4.finditer(text):
+        if all(int(part) <= 255 for part in re.split(DOT, match.group())):
+            found.append(match.span())
+    for match in IPV6.finditer(text):
+        try:
+            ipaddress.IPv6Address(match.group(1))
+        except ValueError:
+            continue
+        found.append(match.span())
     if not found:
         return []
     quoted = sorted({_word_at(text, *span) for span in found}, key=text.find)
@@ -167,6 +192,22 @@ def link_problems(*, text: str) -> list[str]:
         f"Remove “{_shown(quoted[0])}”{more}: email programs turn anything that looks like "
         "a web or email address into a link, so copy may not contain one. The email's "
         "button is its only link."
+    ]
+
+
+def phone_problems(*, text: str) -> list[str]:
+    """Say which text phones would turn into a link that calls it, quoting the first."""
+    found = [
+        match.group()
+        for match in PHONE.finditer(text)
+        if sum(char.isdigit() for char in match.group()) >= PHONE_DIGITS
+    ]
+    if not found:
+        return []
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return [
+        f"Remove “{_shown(found[0])}”{more}: phones turn a phone number into a link that "
+        "calls it, so copy may not contain one. The email's button is its only link."
     ]
 
 
