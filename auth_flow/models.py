@@ -32,10 +32,13 @@ class UserQuerySet(models.QuerySet):
         return super().bulk_create(objs, *args, **kwargs)
 
     def update(self, **kwargs):
-        if "email" in kwargs and "email_canonical" not in kwargs:
-            if not isinstance(kwargs["email"], str):
-                raise TypeError("Update email_canonical with email (see email_canonicalize).")
-            kwargs["email_canonical"] = email_canonicalize(kwargs["email"]) or None
+        for field in ("email", "username"):
+            if field in kwargs and f"{field}_canonical" not in kwargs:
+                if not isinstance(kwargs[field], str):
+                    raise TypeError(
+                        f"Update {field}_canonical with {field} (see email_canonicalize)."
+                    )
+                kwargs[f"{field}_canonical"] = email_canonicalize(kwargs[field]) or None
         return super().update(**kwargs)
 
 
@@ -52,6 +55,11 @@ class User(AbstractUser):
     # already holds the address (migration 0005); `manage.py check` counts the others.
     email_canonical = models.CharField(  # noqa: DJ001
         max_length=254, unique=True, null=True, editable=False
+    )
+    # The same for usernames: "Alice", "alice" in fullwidth letters and "alice" are one name,
+    # so nobody can register a look-alike of someone else's (or lift its log-in lock).
+    username_canonical = models.CharField(  # noqa: DJ001
+        max_length=150, unique=True, null=True, editable=False
     )
     # When the owner proved the address is theirs: by a sign-up link, or, for accounts
     # made by staff, createsuperuser or before sign-up confirmed addresses, at creation.
@@ -71,14 +79,22 @@ class User(AbstractUser):
 
     def save(self, *args, **kwargs):
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "email" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "email_canonical"}
+        if update_fields is not None:
+            kwargs["update_fields"] = {
+                *update_fields,
+                *(
+                    f"{field}_canonical"
+                    for field in ("email", "username")
+                    if field in update_fields
+                ),
+            }
         super().save(*args, **kwargs)
 
 
 def user_canonical_fill(*, user: User) -> None:
-    """Set an account's canonical address from its address."""
+    """Set an account's canonical address and username from the ones it has."""
     user.email_canonical = email_canonicalize(user.email or "") or None
+    user.username_canonical = email_canonicalize(user.username or "") or None
 
 
 @receiver(pre_save, sender=User, dispatch_uid="auth_flow.user_canonical")

@@ -7,12 +7,11 @@ from django.contrib.auth.hashers import check_password
 
 from auth_flow.accounts.backends import LoginThrottle
 from auth_flow.accounts.services import password_reset_request, request_meta
-from auth_flow.models import User
+from auth_flow.models import User, email_canonicalize
 from auth_flow.protection.ratelimit import (
     Rate,
     rate_window_clear,
     rate_window_count,
-    rate_window_peek,
 )
 
 
@@ -31,6 +30,7 @@ class SignupForm(auth_forms.UserCreationForm):
         fields = ("username", "email")
 
     def clean_username(self) -> str:
+        # Django's check is case-insensitive; this one also knows look-alike letters.
         return username_check(username=super().clean_username())
 
     def clean_email(self) -> str:
@@ -47,13 +47,27 @@ class SignupForm(auth_forms.UserCreationForm):
         return email
 
 
-def username_check(*, username: str) -> str:
-    """Refuse a username that log-in would read as an email address."""
+USERNAME_TAKEN = "A user with that username already exists."
+USERNAME_TAKEN_SINCE = "Someone took this username since you signed up. Choose another."
+
+
+def username_check(*, username: str, taken_message: str = USERNAME_TAKEN) -> str:
+    """Refuse a username log-in would read as an address, or one another account spells.
+
+    Spelled alike means the same canonical form (NFKC + casefold, as addresses): "Alice"
+    and "alice" in fullwidth letters (U+FF41…) are "alice", and could otherwise
+    impersonate her or lift the log-in lock on her name.
+    """
     # Log-in reads an identifier with an @ as an email address first.
     if username and "@" in username:
         raise forms.ValidationError(
             "Usernames can't contain @ (log in with your email address instead)."
         )
+    if (
+        username
+        and User._default_manager.filter(username_canonical=email_canonicalize(username)).exists()
+    ):
+        raise forms.ValidationError(taken_message, code="unique")
     return username
 
 
@@ -62,14 +76,16 @@ class SignupConfirmForm(forms.Form):
 
     The password is what makes the link the signer's own: someone who signed up with
     another person's address cannot have that person confirm an account whose password
-    they know, since its owner would have to type it. The username is checked again
-    here, as sign-up reserved none; only the address's owner sees this page.
+    they know, since its owner would have to type it. Nothing the signer typed is shown
+    (not even the username: it could read "Your temporary password is …"); the owner
+    types the username again, checked here as sign-up reserved none.
     """
 
     username = forms.CharField(
         label="Username",
         max_length=150,
         validators=[User.username_validator],
+        help_text="The username you chose when you signed up, or another one.",
         widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
     password = forms.CharField(
@@ -79,23 +95,28 @@ class SignupConfirmForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
-    def __init__(self, *args, pending, throttle: LoginThrottle | None = None, **kwargs):
+    failures_scope = "signup_confirm_failures"
+    # Set when wrong passwords for this link reached the limit: the view answers 429.
+    throttle: LoginThrottle | None = None
+
+    def __init__(self, *args, pending, **kwargs):
         self.pending = pending
-        # Set when wrong passwords for this link reached the limit: refused unchecked.
-        self.throttle = throttle
-        super().__init__(*args, initial={"username": pending.username}, **kwargs)
+        super().__init__(*args, **kwargs)
 
     def clean_username(self) -> str:
-        username = username_check(username=self.cleaned_data["username"])
-        if User._default_manager.filter(username=username).exists():
-            raise forms.ValidationError(
-                "Someone took this username since you signed up. Choose another.",
-                code="unique",
-            )
-        return username
+        # Normalised as Django's sign-up form does (NFKC), then checked by its canonical form.
+        username = User.normalize_username(self.cleaned_data["username"])
+        return username_check(username=username, taken_message=USERNAME_TAKEN_SINCE)
 
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
+        # Wrong passwords for one link are limited like log-ins: the link alone must not
+        # let someone guess the password chosen with it.
+        self.throttle = guess_throttle(
+            scope=self.failures_scope,
+            key=str(self.pending.pk),
+            message="Too many wrong passwords for this link.",
+        )
         if self.throttle is not None:
             raise throttle_error(throttle=self.throttle)
         if not check_password(password, self.pending.password):
@@ -103,6 +124,20 @@ class SignupConfirmForm(forms.Form):
                 "This is not the password chosen at sign-up.", code="password_incorrect"
             )
         return password
+
+
+def guess_throttle(*, scope: str, key: str, message: str) -> LoginThrottle | None:
+    """Count a password guess before it is checked; say if it goes over the limit.
+
+    Counted first (one atomic step), not after a failed check: guesses sent in parallel
+    would otherwise all read the same count and all be checked. The caller clears the
+    count when the guess was right. The log-in failure limit's numbers.
+    """
+    rate = Rate.parse(settings.RATE_LIMITS["login_failures"])
+    window = rate_window_count(scope=scope, key=key, rate=rate)
+    if window.count > rate.count:
+        return LoginThrottle(message, window.seconds_left)
+    return None
 
 
 def throttle_error(*, throttle: LoginThrottle) -> forms.ValidationError:
@@ -199,19 +234,15 @@ class PasswordChangeForm(CheckedSetPasswordMixin, auth_forms.PasswordChangeForm)
     throttle: LoginThrottle | None = None
 
     def clean_old_password(self) -> str:
-        rate = Rate.parse(settings.RATE_LIMITS["login_failures"])
         key = str(self.user.pk)
-        window = rate_window_peek(scope=self.failures_scope, key=key)
-        if window.count >= rate.count:
+        self.throttle = guess_throttle(
+            scope=self.failures_scope,
+            key=key,
+            message="Too many wrong passwords for this account.",
+        )
+        if self.throttle is not None:
             # Refused before checking, so even the right password waits out the window.
-            self.throttle = LoginThrottle(
-                "Too many wrong passwords for this account.", window.seconds_left
-            )
             raise throttle_error(throttle=self.throttle)
-        try:
-            old_password = super().clean_old_password()
-        except forms.ValidationError:
-            rate_window_count(scope=self.failures_scope, key=key, rate=rate)
-            raise
+        old_password = super().clean_old_password()
         rate_window_clear(scope=self.failures_scope, key=key)
         return old_password

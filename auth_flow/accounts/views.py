@@ -1,5 +1,6 @@
 """The account pages: thin subclasses of Django's auth views, page or htmx partial."""
 
+import re
 from http import HTTPStatus
 
 from django.conf import settings
@@ -9,12 +10,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.http import urlsafe_base64_decode
 from django.views.generic import FormView, TemplateView
 
-from auth_flow.accounts.backends import LoginThrottle, login_failures_clear
+from auth_flow.accounts.backends import login_failures_clear
 from auth_flow.accounts.forms import (
+    USERNAME_TAKEN_SINCE,
     LoginForm,
     PasswordChangedElsewhere,
     PasswordChangeForm,
@@ -36,11 +38,20 @@ from auth_flow.htmx import HtmxPartialMixin
 from auth_flow.mail.emails import password_reset_expiry, signup_expiry
 from auth_flow.models import PendingSignup
 from auth_flow.protection.mixins import RateLimitMixin
-from auth_flow.protection.ratelimit import (
-    Rate,
-    rate_window_count,
-    rate_window_peek,
-)
+
+UIDB64 = re.compile(r"[0-9A-Za-z_-]{1,64}")
+
+
+def token_cookie_path(*, url_name: str, uidb64: str) -> str | None:
+    """Return the path a link's token cookie is scoped to, or None for a junk uid.
+
+    Built with reverse() from a uid of base64 characters only, never from the request's
+    path: a decoded path can hold ";", NUL or CR/LF, which would write attributes of
+    the attacker's choosing into Set-Cookie (or fail the response).
+    """
+    if not UIDB64.fullmatch(uidb64):
+        return None
+    return reverse(url_name, kwargs={"uidb64": uidb64, "token": "-"}).removesuffix("-/")
 
 
 class HomeView(HtmxPartialMixin, TemplateView):
@@ -97,8 +108,8 @@ class EmailVerifyView(RateLimitMixin, HtmxPartialMixin, TemplateView):
         except (ValueError, TypeError, OverflowError, PendingSignup.DoesNotExist, ValidationError):
             return None
 
-    def cookie_path(self) -> str:
-        return self.request.path.rstrip("/").rsplit("/", 1)[0] + "/"
+    def cookie_path(self) -> str | None:
+        return token_cookie_path(url_name="email_verify", uidb64=self.kwargs["uidb64"])
 
     def cookie_token(self) -> str | None:
         return self.request.get_signed_cookie(
@@ -122,7 +133,7 @@ class EmailVerifyView(RateLimitMixin, HtmxPartialMixin, TemplateView):
                     self.token_cookie,
                     token,
                     salt=self.token_cookie_salt,
-                    path=self.cookie_path(),
+                    path=self.cookie_path(),  # a valid token means a valid uidb64
                     secure=settings.SESSION_COOKIE_SECURE,
                     httponly=True,
                     samesite="Lax",  # sent on the redirect after a click in a mail client
@@ -143,30 +154,17 @@ class EmailVerifyView(RateLimitMixin, HtmxPartialMixin, TemplateView):
             pending, self.cookie_token()
         ):
             return self.spent(self.page())
-        # Wrong passwords for one link are limited like log-ins: the link alone must not
-        # let someone guess the password chosen with it.
-        rate = Rate.parse(settings.RATE_LIMITS["login_failures"])
-        failures = rate_window_peek(scope="signup_confirm_failures", key=str(pending.pk))
-        throttle = None
-        if failures.count >= rate.count:
-            throttle = LoginThrottle(
-                "Too many wrong passwords for this link.", failures.seconds_left
-            )
-        form = SignupConfirmForm(request.POST, pending=pending, throttle=throttle)
+        form = SignupConfirmForm(request.POST, pending=pending)
         if not form.is_valid():
-            if form.has_error("password", "password_incorrect"):
-                rate_window_count(scope="signup_confirm_failures", key=str(pending.pk), rate=rate)
-            if throttle is None:
+            if form.throttle is None:
                 return self.page(form=form)
             response = self.page(form=form, status=HTTPStatus.TOO_MANY_REQUESTS)
-            response["Retry-After"] = str(throttle.seconds)
+            response["Retry-After"] = str(form.throttle.seconds)
             return response
         try:
             user = signup_confirm(pending=pending, username=form.cleaned_data["username"])
         except UsernameTaken:
-            form.add_error(
-                "username", "Someone took this username since you signed up. Choose another."
-            )
+            form.add_error("username", USERNAME_TAKEN_SINCE)
             return self.page(form=form)
         except SignupLinkUsed:
             return self.spent(self.page())
@@ -178,7 +176,8 @@ class EmailVerifyView(RateLimitMixin, HtmxPartialMixin, TemplateView):
 
     def spent(self, response):
         """Drop the link's cookie: it was used, or cannot be."""
-        response.delete_cookie(self.token_cookie, path=self.cookie_path())
+        if path := self.cookie_path():
+            response.delete_cookie(self.token_cookie, path=path)
         return response
 
 
@@ -260,10 +259,15 @@ class PasswordResetConfirmView(HtmxPartialMixin, auth_views.PasswordResetConfirm
     token_cookie = "reset_token"
     token_cookie_salt = "auth_flow.reset_token"
 
+    def get_user(self, uidb64):
+        user = super().get_user(uidb64)
+        # A link sent before staff turned the account off must not set its password:
+        # whoever held it would know the password the account has when turned back on.
+        return user if user is not None and user.is_active else None
+
     def dispatch(self, request, *args, **kwargs):
         on_token_url = kwargs.get("token") != self.reset_url_token
-        # Scoped to this account's reset URLs: /accounts/reset/<uidb64>/.
-        cookie_path = request.path.rstrip("/").rsplit("/", 1)[0] + "/"
+        cookie_path = token_cookie_path(url_name="password_reset_confirm", uidb64=kwargs["uidb64"])
         cookie = request.get_signed_cookie(
             self.token_cookie, default=None, salt=self.token_cookie_salt
         )
@@ -271,7 +275,9 @@ class PasswordResetConfirmView(HtmxPartialMixin, auth_views.PasswordResetConfirm
             request.session[INTERNAL_RESET_SESSION_TOKEN] = cookie
         response = super().dispatch(request, *args, **kwargs)
         token = request.session.pop(INTERNAL_RESET_SESSION_TOKEN, None)
-        if on_token_url and token:
+        if cookie_path is None:
+            pass  # not a link the site made: no cookie to set or drop
+        elif on_token_url and token:
             # A session cookie: gone when the browser closes (the token's own expiry
             # still applies while it is open).
             response.set_signed_cookie(

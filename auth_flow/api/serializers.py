@@ -96,7 +96,9 @@ class ResetKeySerializer(serializers.Serializer):
             user = User._default_manager.get(pk=urlsafe_base64_decode(uid).decode())
         except (ValueError, TypeError, OverflowError, DjangoValidationError, User.DoesNotExist):
             return None
-        return user if default_token_generator.check_token(user, token) else None
+        # Not for an account staff turned off (as the page's PasswordResetConfirmView).
+        valid = user.is_active and default_token_generator.check_token(user, token)
+        return user if valid else None
 
 
 class PasswordResetValidateSerializer(ResetKeySerializer):

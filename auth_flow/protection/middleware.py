@@ -5,7 +5,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
-from auth_flow.accounts.backends import DEVICE_COOKIE, DEVICE_COOKIE_SALT, device_cookie_value
+from auth_flow.protection.devices import DEVICE_COOKIE, DEVICE_COOKIE_SALT, device_cookie_value
 
 
 @receiver(user_logged_in, dispatch_uid="auth_flow.device_cookie")

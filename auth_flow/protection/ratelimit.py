@@ -188,6 +188,40 @@ def rate_window_clear(*, scope: str, key: str) -> None:
     _memory().delete_many(keys)
 
 
+# Take one event back, never below zero nor past the window's end.
+REDIS_RELEASE = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
+
+
+def rate_window_release(*, scope: str, key: str) -> None:
+    """Take back one event counted for this key (an attempt that turned out fine).
+
+    Attempts are counted before they are checked, so parallel requests cannot all pass
+    a limit they would each have passed alone; one that succeeds is taken back here.
+    """
+    cache_key = _cache_key(scope=scope, key=key)
+    if backend := _redis_backend():
+        try:
+            client, raw_key = _redis_client(backend, cache_key)
+            client.eval(REDIS_RELEASE, 1, raw_key)
+        except RedisError as error:
+            _redis_failed(error)
+        else:
+            _redis_answered()
+            return
+    memory = _memory()
+    try:
+        if memory.get(cache_key, 0) > 0:
+            memory.decr(cache_key)
+    except ValueError:  # the window ended meanwhile
+        pass
+
+
 def rate_limit_hit(*, scope: str, key: str, rate: Rate) -> bool:
     """Count one event for this key and say whether it goes over the rate."""
     return rate_window_count(scope=scope, key=key, rate=rate).count > rate.count

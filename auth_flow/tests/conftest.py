@@ -128,3 +128,10 @@ def comparable(page: bytes) -> str:
     text = page.decode()
     text = re.sub(r'nonce="[^"]+"', 'nonce=""', text)
     return re.sub(r'("X-CSRFToken": "|name="csrfmiddlewaretoken" value=")[^"]+', r"\1", text)
+
+
+def assert_safe_cookies(response) -> None:
+    """Check every cookie set carries only the attributes the site chose (no injected ones)."""
+    for morsel in response.cookies.values():
+        assert not morsel["domain"], morsel.output()
+        assert re.fullmatch(r"[/\w-]*", morsel["path"]), morsel.output()

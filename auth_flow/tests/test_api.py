@@ -445,3 +445,23 @@ def test_the_docs_page_loads_its_assets_from_this_site(api):
     assert response.status_code == HTTPStatus.OK
     assert b"cdn" not in response.content.lower()
     assert b"/static/drf_spectacular_sidecar/" in response.content
+
+
+def test_a_key_sent_before_staff_turned_the_account_off_sets_nothing(client, user, mailoutbox):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+    response = client.post(
+        reverse("api_password_reset_confirm"),
+        {"uid": uid, "token": token, "new_password": NEW},
+        content_type="application/json",
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)

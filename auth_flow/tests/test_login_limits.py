@@ -304,3 +304,89 @@ def test_failed_log_ins_from_one_ipv6_64_share_one_count(db, settings):
     assert [a.status_code for a in answers] == [HTTPStatus.OK] * 20 + [
         HTTPStatus.TOO_MANY_REQUESTS
     ]
+
+
+# --- Found by the attacker's review of the first version ------------------------------
+
+
+@pytest.mark.parametrize("trial", range(2))
+def test_parallel_guesses_cannot_slip_past_the_lock(
+    live_server, transactional_db, settings, monkeypatch, trial
+):
+    import re
+    import time
+
+    import requests
+
+    from auth_flow.accounts.backends import UsernameOrEmailBackend
+    from auth_flow.tests.conftest import at_once
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    User.objects.create_user("alice", "alice@example.com", "the-real-one-1234")
+    check = UsernameOrEmailBackend.authenticate_identifier
+
+    def slow_check(self, *args, **kwargs):
+        time.sleep(0.3)  # as long as a real Argon2 check on a busy server
+        return check(self, *args, **kwargs)
+
+    monkeypatch.setattr(UsernameOrEmailBackend, "authenticate_identifier", slow_check)
+    url = live_server.url + reverse("login")
+
+    def guess(n: int):
+        session = requests.Session()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', session.get(url).text)
+        data = {"username": "alice", "password": f"guess-{n}"}
+        data["csrfmiddlewaretoken"] = token.group(1)
+        return lambda: session.post(url, data, headers={"Referer": url}, allow_redirects=False)
+
+    answers = at_once(*(guess(n) for n in range(12)))
+
+    # Before, every guess read the count before any had added to it: all 12 were checked.
+    checked = [a for a in answers if a.status_code == HTTPStatus.OK]
+    assert len(checked) == 5
+    assert all(a.status_code == HTTPStatus.TOO_MANY_REQUESTS for a in answers if a not in checked)
+
+
+def test_a_password_reset_ends_the_trust_of_browsers_that_logged_in_before(
+    client, user, password, mailoutbox
+):
+    from auth_flow.tests.conftest import reset_link_from
+
+    # A browser that logged in with a stolen password is trusted no longer than it works.
+    thief = logged_in_browser(login=site_login, username="alice", password=password)
+    client.post(reverse("password_reset"), {"email": user.email})
+    set_password = client.get(reset_link_from(mailoutbox[-1]))["Location"]
+    client.post(set_password, {"new_password1": NEW, "new_password2": NEW})
+    owner = logged_in_browser(login=site_login, username="alice", password=NEW)
+    strangers_guess(username="alice")
+
+    guess = site_login(thief, username="alice", password="one-more-guess")
+
+    # Before, the thief's browser stayed trusted: its guesses were still checked.
+    assert guess.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    # The owner's browser, which logged in with the new password, is trusted.
+    assert site_login(owner, username="alice", password=NEW).status_code == HTTPStatus.FOUND
+
+
+@pytest.mark.parametrize(
+    "look_alike",
+    ["Alice", "ALICE", "\uff41\uff4c\uff49\uff43\uff45"],
+    ids=["title", "upper", "fw"],
+)
+def test_nobody_can_register_a_look_alike_of_an_existing_username(client, user, look_alike):
+    from django.db import IntegrityError
+
+    response = client.post(
+        reverse("signup"),
+        {
+            "username": look_alike,
+            "email": "mallory@example.com",
+            "password1": "a-good-passphrase-77",
+            "password2": "a-good-passphrase-77",
+        },
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert b"A user with that username already exists." in response.content
+    with pytest.raises(IntegrityError):
+        User.objects.create_user(look_alike, "other@example.com", "x")

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from auth_flow.models import PendingSignup, User
-from auth_flow.tests.conftest import at_once, comparable
+from auth_flow.tests.conftest import assert_safe_cookies, at_once, comparable
 
 PASSWORD = "a-good-passphrase-77"
 CONFIRMATION = "Confirm your email address for Passage"
@@ -449,3 +449,42 @@ def test_rival_signups_confirmed_at_once_make_one_account(
     assert User.objects.count() == 1
     if rivals == "one address":
         assert not PendingSignup.objects.exists()  # the loser's row went with the win
+
+
+# Found by the attacker's review of the first version ----------------------------------
+
+
+def test_the_confirmation_page_shows_nothing_the_signer_typed(client, db, mailoutbox):
+    # A "username" that reads as instructions must not appear on the owner's page.
+    lure = "Your_temporary_password_is_Kp7mQ2vLzz"
+    signup(Client(), username=lure, email="carol@example.com", password="Kp7mQ2vLzz-x")
+    confirm_url = client.get(verify_link_from(mailoutbox[0]))["Location"]
+
+    page = client.get(confirm_url)
+
+    assert b"Confirm your email address" in page.content
+    assert lure.encode() not in page.content
+    assert b"Kp7mQ2vLzz" not in page.content
+
+
+@pytest.mark.parametrize("look_alike", ["BOB", "\uff42\uff4f\uff42"], ids=["upper", "fullwidth"])
+def test_a_look_alike_of_a_username_taken_meanwhile_is_refused_at_confirmation(
+    client, verify_path, look_alike
+):
+    User.objects.create_user(username="bob", email="another@example.com", password="x")
+
+    response = confirm(client, verify_path, username=look_alike)
+
+    assert b"Someone took this username since you signed up." in response.content
+    assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize("uid", ["%00", "%0d%0aX-Injected:%201", "x%3B%20Domain%3Dattacker.test"])
+def test_a_junk_uid_neither_breaks_the_answer_nor_writes_cookie_attributes(client, db, uid):
+    client.cookies["verify_token"] = "anything"
+    for method in (client.get, client.post):
+        response = method(f"/accounts/verify/{uid}/confirm/")
+
+        assert response.status_code == HTTPStatus.OK
+        assert b"This link can&#x27;t be used" in response.content
+        assert_safe_cookies(response)

@@ -432,3 +432,20 @@ def test_health_and_send_status_show_the_queue_without_addresses(client, queue, 
         down = client.get(reverse("health"))
     assert down.status_code == 503
     assert down.json() == {"db": "error"}
+
+
+def test_tasks_queued_before_the_code_moved_still_run(client, queue, user, mailoutbox):
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.utils.module_loading import import_string
+
+    client.post(reverse("password_reset"), {"email": user.email})
+    queue.update(task_path="auth_flow.tasks.password_reset_send")  # as queued before issue 16
+
+    migration = import_module("auth_flow.migrations.0010_username_canonical")
+    migration.queued_tasks_follow_the_move(apps, None)
+
+    (queued,) = queue.all()
+    assert queued.task_path == "auth_flow.mail.tasks.password_reset_send"
+    assert import_string(queued.task_path).name == "password_reset_send"

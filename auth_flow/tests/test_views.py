@@ -246,6 +246,21 @@ def test_posting_to_an_invalid_link_changes_nothing(client, user, password):
     assert user.check_password(password)
 
 
+def test_a_link_sent_before_staff_turned_the_account_off_sets_nothing(
+    client, user, password, reset_path
+):
+    set_password = client.get(reset_path)["Location"]
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+
+    response = client.post(
+        set_password, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+
+    assert b"Request a new link" in response.content
+    user.refresh_from_db()
+    assert user.check_password(password)  # whoever held the link knows nothing new
+
+
 # Password change ----------------------------------------------------------------------
 
 
