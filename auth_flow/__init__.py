@@ -1,0 +1,1 @@
+"""The site's one Django app: accounts, mail, the API and their protection."""

@@ -1,3 +1,5 @@
+"""The app's configuration: connect the webhook signal, the checks and the copy rows."""
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 

@@ -1,3 +1,5 @@
+"""System checks: mail that would be printed, accounts without a canonical address, bad copy."""
+
 from dataclasses import dataclass
 
 from django.conf import settings

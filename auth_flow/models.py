@@ -1,3 +1,5 @@
+"""The app's models: accounts, pending sign-ups, email copy, bounces and shared counters."""
+
 import unicodedata
 from datetime import timedelta
 

@@ -1,3 +1,5 @@
+"""The site's URLs: the account pages, health and the API."""
+
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 

@@ -1,3 +1,5 @@
+"""Log in with a username or an email address, within the log-in limits."""
+
 from dataclasses import dataclass
 
 from django.conf import settings

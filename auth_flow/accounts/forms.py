@@ -1,3 +1,5 @@
+"""The account forms: Django's, with canonical names, guess limits and a checked write."""
+
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm

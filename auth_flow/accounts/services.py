@@ -1,3 +1,5 @@
+"""What the account flows do beyond a form: queue their emails, keep pending sign-ups."""
+
 import ipaddress
 from typing import TypedDict
 

@@ -1,3 +1,5 @@
+"""Password rules of our own, beside Django's validators."""
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 

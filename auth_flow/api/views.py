@@ -11,7 +11,6 @@ limits in the same counters as the pages.
 
 from http import HTTPStatus
 
-from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
@@ -31,7 +30,7 @@ from auth_flow.api.serializers import (
     PasswordResetValidateSerializer,
     StatusSerializer,
 )
-from auth_flow.protection.ratelimit import Rate, client_ip_key, rate_window_count
+from auth_flow.protection.ratelimit import client_ip_key, rate_limit_over
 
 RESET_SENT = "If an account uses this address, we have emailed it a link to choose a new password."
 RESET_DONE = "Your password has been set. You can log in with it now."
@@ -42,16 +41,13 @@ class ScopeThrottle(BaseThrottle):
     """Count requests in the site's own rate-limit counters, per IP (IPv6 by /64) or user."""
 
     def allow_request(self, request, view) -> bool:
-        scope = view.rate_limit_scope
-        rate = Rate.parse(settings.RATE_LIMITS[scope])
         user = request.user
         key = f"user:{user.pk}" if user.is_authenticated else client_ip_key(request=request)
-        window = rate_window_count(scope=scope, key=key, rate=rate)
-        self.seconds_left = window.seconds_left
-        return window.count <= rate.count
+        self.over = rate_limit_over(scope=view.rate_limit_scope, key=key)
+        return self.over is None
 
     def wait(self) -> float:
-        return self.seconds_left
+        return self.over.seconds_left
 
 
 class PasswordApiView(APIView):
@@ -62,6 +58,13 @@ class PasswordApiView(APIView):
     permission_classes = [permissions.AllowAny]
     throttle_classes = [ScopeThrottle]
     rate_limit_scope: str
+    serializer_class: type[serializers.Serializer]
+
+    def serializer_valid(self, request) -> serializers.Serializer:
+        """Return this endpoint's serializer over the request body, validated (else 400)."""
+        self.serializer = self.serializer_class(data=request.data, context={"request": request})
+        self.serializer.is_valid(raise_exception=True)
+        return self.serializer
 
 
 STATUS_OK = OpenApiResponse(StatusSerializer, description="Done.")
@@ -86,9 +89,7 @@ class PasswordResetRequestApi(PasswordApiView):
     serializer_class = PasswordResetRequestSerializer
 
     def post(self, request):
-        serializer = self.serializer_class(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        serializer.validated_data["form"].save(request=request._request)
+        self.serializer_valid(request).validated_data["form"].save(request=request._request)
         return Response({"status": "OK", "detail": RESET_SENT})
 
 
@@ -102,8 +103,7 @@ class PasswordResetValidateApi(PasswordApiView):
     serializer_class = PasswordResetValidateSerializer
 
     def post(self, request):
-        serializer = self.serializer_class(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        serializer = self.serializer_valid(request)
         if serializer.user_from_key(serializer.validated_data) is None:
             return Response({"detail": serializer.invalid_message}, status=HTTPStatus.NOT_FOUND)
         return Response({"status": "OK"})
@@ -129,17 +129,15 @@ class PasswordResetConfirmApi(PasswordApiView):
     serializer_class = PasswordResetConfirmSerializer
 
     def post(self, request):
-        serializer = self.serializer_class(data=request.data)
         try:
-            serializer.is_valid(raise_exception=True)
-            form = serializer.validated_data["form"]
+            form = self.serializer_valid(request).validated_data["form"]
             # The compare-and-set write: of two confirms with one key, one wins.
             form.save()
         except PasswordChangedElsewhere:
-            return self.bad_key(serializer)
+            return self.bad_key(self.serializer)
         except serializers.ValidationError as error:
-            if "token" in error.detail and serializer.drpr_shape:
-                return self.bad_key(serializer)
+            if "token" in error.detail and self.serializer.drpr_shape:
+                return self.bad_key(self.serializer)
             raise
         # The owner proved the address is theirs: strangers' guesses no longer lock it.
         login_failures_clear(user=form.user)
@@ -176,9 +174,7 @@ class PasswordChangeApi(PasswordApiView):
     serializer_class = PasswordChangeSerializer
 
     def post(self, request):
-        serializer = self.serializer_class(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        form = serializer.validated_data["form"]
+        form = self.serializer_valid(request).validated_data["form"]
         try:
             form.save()
         except PasswordChangedElsewhere:

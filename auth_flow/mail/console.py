@@ -1,3 +1,5 @@
+"""The local email backend: each email printed whole, its links clickable."""
+
 from django.core.mail.backends import console
 
 

@@ -2,14 +2,9 @@
 
 from http import HTTPStatus
 
-from django.conf import settings
 from django.template.response import TemplateResponse
 
-from auth_flow.protection.ratelimit import (
-    Rate,
-    client_ip_key,
-    rate_limit_hit,
-)
+from auth_flow.protection.ratelimit import client_ip_key, rate_limit_over
 
 
 class RateLimitMixin:
@@ -22,16 +17,14 @@ class RateLimitMixin:
     rate_limit_scope: str
 
     def post(self, request, *args, **kwargs):
-        rate = Rate.parse(settings.RATE_LIMITS[self.rate_limit_scope])
         key = client_ip_key(request=request)
-        if rate_limit_hit(scope=self.rate_limit_scope, key=key, rate=rate):
-            minutes = max(1, rate.seconds // 60)
+        if window := rate_limit_over(scope=self.rate_limit_scope, key=key):
             response = TemplateResponse(
                 request,
                 self.template_for("429.html"),
-                {"title": "Too many attempts", "minutes": minutes},
+                {"title": "Too many attempts", "minutes": max(1, -(-window.seconds_left // 60))},
                 status=HTTPStatus.TOO_MANY_REQUESTS,
             )
-            response["Retry-After"] = str(rate.seconds)
+            response["Retry-After"] = str(window.seconds_left)
             return response
         return super().post(request, *args, **kwargs)

@@ -222,6 +222,17 @@ def rate_window_release(*, scope: str, key: str) -> None:
         pass
 
 
+def rate_limit_over(*, scope: str, key: str) -> Window | None:
+    """Count one event against the scope's rate (RATE_LIMITS); return its window if over.
+
+    The one place that reads a scope's rate and counts it, for the pages' RateLimitMixin
+    and the API's ScopeThrottle alike.
+    """
+    rate = Rate.parse(settings.RATE_LIMITS[scope])
+    window = rate_window_count(scope=scope, key=key, rate=rate)
+    return window if window.count > rate.count else None
+
+
 def rate_limit_hit(*, scope: str, key: str, rate: Rate) -> bool:
     """Count one event for this key and say whether it goes over the rate."""
     return rate_window_count(scope=scope, key=key, rate=rate).count > rate.count

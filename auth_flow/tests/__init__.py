@@ -1,0 +1,1 @@
+"""The unit and integration tests (the browser journeys are in e2e/)."""

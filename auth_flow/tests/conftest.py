@@ -1,3 +1,5 @@
+"""Fixtures and helpers every test file shares."""
+
 import re
 import threading
 

@@ -1,3 +1,5 @@
+"""A scripted email backend that fails on cue, for the retry tests."""
+
 import smtplib
 from collections import deque
 

@@ -1,3 +1,5 @@
+"""The site as production serves it: gunicorn, DEBUG off, hashed static files."""
+
 import os
 import re
 import subprocess

@@ -1,3 +1,5 @@
+"""Every email renders, carries its link from SITE_URL, and goes out through the provider."""
+
 import io
 from unittest import mock
 

@@ -1,3 +1,5 @@
+"""Copy is plain text with declared placeholders: nothing else gets through."""
+
 import pytest
 
 from auth_flow.mail.catalog import EMAIL_KINDS, PASSWORD_RESET, PASSWORD_RESET_UNKNOWN

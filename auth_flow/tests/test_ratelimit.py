@@ -1,3 +1,5 @@
+"""Rate limits count atomically, key IPv6 by /64, and survive Redis going down."""
+
 import logging
 import os
 import runpy

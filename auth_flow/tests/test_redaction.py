@@ -1,3 +1,5 @@
+"""No emailed link's token reaches the logs."""
+
 import logging
 
 import pytest

@@ -1,3 +1,5 @@
+"""Settings come from the environment with safe defaults and fail loudly when unsafe."""
+
 import runpy
 
 import pytest

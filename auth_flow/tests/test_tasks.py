@@ -1,3 +1,5 @@
+"""The email queue: retries, give-backs, pruning and health."""
+
 import os
 import re
 import signal

@@ -1,3 +1,5 @@
+"""The password rules refuse what an attacker tries first."""
+
 from http import HTTPStatus
 
 import pytest

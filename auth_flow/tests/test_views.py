@@ -1,3 +1,5 @@
+"""The reset and change pages, as a browser and as htmx see them."""
+
 from datetime import datetime, timedelta
 from http import HTTPStatus
 from unittest import mock

@@ -1,0 +1,1 @@
+"""One module a command; each imports its work from a subpackage."""

@@ -1,3 +1,5 @@
+"""Create a staff account in the Marketing group (asks for its password)."""
+
 import getpass
 
 from django.contrib.auth.password_validation import validate_password

@@ -1,3 +1,5 @@
+"""Create the demo account that `make run` prints."""
+
 from django.core.management.base import BaseCommand
 
 from auth_flow.mail.marketing import marketing_user_create

@@ -1,3 +1,5 @@
+"""Fill in the canonical address of accounts that lack one."""
+
 from django.core.management.base import BaseCommand
 from django.db import IntegrityError, transaction
 

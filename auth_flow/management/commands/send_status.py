@@ -1,3 +1,5 @@
+"""Show the email queue: what waits, runs and failed in the last hour."""
+
 from django.core.management.base import BaseCommand
 
 from auth_flow.mail.tasks import queue_status

@@ -1,3 +1,5 @@
+"""Run the email worker: processes of sending threads over the database queue."""
+
 import os
 import sys
 from datetime import timedelta
