@@ -1,25 +1,51 @@
-"""A local SMTP server that keeps what it receives: for tests and the benchmark.
-
-It answers like a real provider would, optionally slowly (`delay`) or not at all
-(`hang`), and accepts any AUTH PLAIN login so the credentials a mailer sends can be
-checked. It listens on 127.0.0.1 only.
-"""
+"""SmtpSink: a local aiosmtpd server that keeps what it receives, for tests and the benchmark."""
 
 import asyncio
-import base64
-import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-# The largest message one read takes whole (asyncio's default is 64 KiB).
+from aiosmtpd.controller import UnthreadedController
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+# The largest message accepted (aiosmtpd's default, too).
 MESSAGE_LIMIT = 32 * 1024 * 1024
+
+
+class _Silent(asyncio.Protocol):
+    """A provider that accepted the connection and then went silent: no greeting, ever."""
+
+    transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+
+class _Controller(UnthreadedController):
+    """aiosmtpd's controller, counting connections and going silent when the sink hangs."""
+
+    def __init__(self, sink: "SmtpSink", **kwargs):
+        super().__init__(sink, **kwargs)
+        self.sink = sink
+        self.protocols: list[asyncio.BaseProtocol] = []
+
+    def factory(self) -> asyncio.BaseProtocol:
+        self.sink.connections += 1
+        protocol = _Silent() if self.sink.hang else super().factory()
+        self.protocols.append(protocol)
+        return protocol
 
 
 @dataclass
 class SmtpSink:
+    """Answers like a real provider would, optionally slowly (`delay`) or not at all (`hang`).
+
+    It accepts any AUTH PLAIN or LOGIN (recorded in `logins`) so the credentials a mailer
+    sends can be checked, and listens on 127.0.0.1 only.
+    """
+
     delay: float = 0.0
     hang: bool = False
     messages: list[EmailMessage] = field(default_factory=list)
@@ -34,85 +60,60 @@ class SmtpSink:
 
     def start(self) -> "SmtpSink":
         """Serve in a background thread until the process ends or stop() is called."""
-        ready = threading.Event()
         self._loop = asyncio.new_event_loop()
-
-        async def serve() -> None:
-            self._server = await asyncio.start_server(
-                self._session, "127.0.0.1", self.port, limit=MESSAGE_LIMIT
-            )
-            self.port = self._server.sockets[0].getsockname()[1]
-            ready.set()
-            await self._server.serve_forever()
-
-        self._thread = threading.Thread(
-            target=lambda: self._loop.run_until_complete(self._run(serve)), daemon=True
+        self._controller = _Controller(
+            self,
+            loop=self._loop,
+            hostname="127.0.0.1",
+            port=self.port,  # 0: any free one, read back below
+            server_hostname="sink.localhost",
+            data_size_limit=MESSAGE_LIMIT,
+            auth_require_tls=False,
+            authenticator=self._authenticate,
         )
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
         self._thread.start()
-        ready.wait(10)
+        if not ready.wait(10):
+            raise TimeoutError("the SMTP sink did not start")
         return self
 
-    async def _run(self, serve) -> None:
-        with contextlib.suppress(asyncio.CancelledError):
-            await serve()
-
     def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._server.close)
+        """Stop listening and drop the connections still open, as a provider going away."""
+        asyncio.run_coroutine_threadsafe(self._close(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
 
-    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
-        self.connections += 1
-        if self.hang:
-            # A provider that accepted the connection and then went silent.
-            await reader.read()
-            return
+    def _serve(self, ready: threading.Event) -> None:
+        self._controller.begin()
+        self.port = self._controller.server.sockets[0].getsockname()[1]
+        ready.set()
+        self._loop.run_forever()
+        self._loop.close()
 
-        async def reply(line: str) -> None:
-            writer.write(f"{line}\r\n".encode())
-            await writer.drain()
+    async def _close(self) -> None:
+        for protocol in self._controller.protocols:
+            if protocol.transport is not None:
+                protocol.transport.abort()
+        await self._controller.finalize()
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        await asyncio.gather(*others, return_exceptions=True)
 
-        await reply("220 sink.localhost ESMTP")
-        recipients: list[str] = []
-        try:
-            while line := await reader.readline():
-                command = line.decode(errors="replace").strip()
-                verb = command[:4].upper()
-                if verb == "EHLO":
-                    await reply("250-sink.localhost\r\n250-AUTH PLAIN\r\n250 8BITMIME")
-                elif verb == "HELO":
-                    await reply("250 sink.localhost")
-                elif verb == "AUTH":
-                    _, user, password = base64.b64decode(command.split()[2]).split(b"\0")
-                    self.logins.append((user.decode(), password.decode()))
-                    await reply("235 2.7.0 Authentication successful")
-                elif verb == "DATA":
-                    await reply("354 End data with <CR><LF>.<CR><LF>")
-                    # One read up to the end marker, not one per line: a provider's
-                    # parsing does not cost the sender's machine, so this one costs little.
-                    try:
-                        raw = b"\r\n" + await reader.readuntil(b"\r\n.\r\n")
-                    except asyncio.IncompleteReadError:
-                        break  # the client went away mid-message: nothing accepted
-                    data = raw.replace(b"\r\n..", b"\r\n.")[2:-3]
-                    await asyncio.sleep(self.delay)
-                    if self.log_path:
-                        with open(self.log_path, "a", encoding="utf-8") as log:
-                            log.writelines(f"{time.time()} {to}\n" for to in recipients)
-                    else:
-                        self.messages.append(
-                            message_from_bytes(bytes(data), policy=policy.default)
-                        )
-                        self.accepted_at.append(time.time())
-                    recipients.clear()
-                    await reply("250 2.0.0 Ok: queued")
-                elif verb == "QUIT":
-                    await reply("221 2.0.0 Bye")
-                    break
-                else:  # MAIL, RCPT, RSET, NOOP
-                    if verb == "RCPT":
-                        recipients.append(command.partition(":")[2].strip().strip("<>"))
-                    await reply("250 2.1.0 Ok")
-        finally:
-            writer.close()
+    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        assert isinstance(auth_data, LoginPassword)
+        self.logins.append((auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=True)
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        """Keep one message: aiosmtpd hands over the whole DATA, already un-dot-stuffed."""
+        await asyncio.sleep(self.delay)
+        if self.log_path:
+            with open(self.log_path, "a", encoding="utf-8") as log:
+                log.writelines(f"{time.time()} {to}\n" for to in envelope.rcpt_tos)
+        else:
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            self.accepted_at.append(time.time())
+        return "250 2.0.0 Ok: queued"
 
 
 if __name__ == "__main__":
