@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]  # the repository: manage.py, site_config
 KNOWN, UNKNOWN = "bench-user@example.com", "nobody-here@example.com"
 
 

@@ -58,3 +58,11 @@ def test_gunicorn_serves_the_site_and_its_static_files_with_debug_off(gunicorn):
         with urllib.request.urlopen(gunicorn + href) as response:
             assert response.status == 200
             assert "max-age=315360000" in response.headers["Cache-Control"]
+
+
+def test_the_benchmark_finds_the_project_it_starts():
+    from auth_flow.devtools import bench
+
+    # It runs manage.py and gunicorn from here (moving it once pointed it at auth_flow/).
+    assert (bench.BASE_DIR / "manage.py").is_file()
+    assert bench.BASE_DIR == settings.BASE_DIR
