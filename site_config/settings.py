@@ -389,6 +389,11 @@ RATE_LIMITS = {
     # Sign-up emails per address (a confirmation link, or "someone tried to sign up
     # with your address"), counted in the database by the workers like the reset cap.
     "signup_email_per_address": os.environ.get("RATE_LIMIT_SIGNUP_EMAILS") or "3/900",
+    # The same per address and day: a patient flood from many IPs stops too.
+    "reset_email_per_address_daily": os.environ.get("RATE_LIMIT_RESET_EMAILS_DAILY") or "10/86400",
+    "signup_email_per_address_daily": (
+        os.environ.get("RATE_LIMIT_SIGNUP_EMAILS_DAILY") or "10/86400"
+    ),
 }
 # How many reverse proxies in front of the site append to X-Forwarded-For (0: none, so
 # the header is ignored and REMOTE_ADDR is the client).

@@ -72,6 +72,21 @@ def test_one_inbox_gets_a_limited_number_of_reset_emails(client, user, settings,
     assert len(mailoutbox) == 2
 
 
+def test_one_inbox_gets_a_limited_number_of_reset_emails_a_day(client, user, settings, mailoutbox):
+    # The 15-minute window out of the way: a flood that waits it out meets the daily one.
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "password_reset": "100/900",
+        "reset_email_per_address": "100/900",
+        "reset_email_per_address_daily": "4/86400",
+    }
+
+    for n in range(6):
+        post_reset(client, ip=f"198.51.100.{n}", email=user.email)
+
+    assert len(mailoutbox) == 4
+
+
 @pytest.mark.parametrize(
     ("proxies", "forwarded", "expected"),
     [

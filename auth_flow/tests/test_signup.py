@@ -384,6 +384,20 @@ def test_signup_emails_to_one_address_are_capped(user, mailoutbox, address, sett
     assert len(mailoutbox) == 3  # RATE_LIMIT_SIGNUP_EMAILS: 3 per 15 minutes
 
 
+def test_signup_emails_to_one_address_are_capped_per_day(db, mailoutbox, settings):
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "signup": "100/3600",
+        "signup_email_per_address": "100/900",
+        "signup_email_per_address_daily": "4/86400",
+    }
+
+    for n in range(6):
+        signup(Client(), username=f"flood{n}", email="victim@example.com")
+
+    assert len(mailoutbox) == 4
+
+
 # Two confirmations at once, against a real server -------------------------------------
 
 
