@@ -85,15 +85,26 @@ def address_over_cap(*, scope: str, email: str) -> bool:
     return over
 
 
+def send_capped(
+    *, task_: Task, scope: str, email: str | None, attempt: int, kwargs: dict, send
+) -> str:
+    """Send through send_with_retry unless the address is over its caps (first try only).
+
+    Counted once per request, not per retry: a flaky provider must not use up the cap.
+    """
+    if attempt == 1 and email and address_over_cap(scope=scope, email=email):
+        logger.warning("%s skipped: the address is over its %s limit.", task_.name, scope)
+        return f"skipped: the address is over its {scope} limit"
+    return send_with_retry(task_=task_, attempt=attempt, kwargs=kwargs, send=send)
+
+
 @task
 def password_reset_send(*, email: str, meta: dict, attempt: int = 1) -> str:
     """Email a reset link to every active account with this address."""
-    # Counted once per request, not per retry: a flaky provider must not use up the cap.
-    if attempt == 1 and address_over_cap(scope="reset_email_per_address", email=email):
-        logger.warning("Password reset skipped: the address is over its reset-email limit.")
-        return "skipped: the address is over its reset-email limit"
-    return send_with_retry(
+    return send_capped(
         task_=password_reset_send,
+        scope="reset_email_per_address",
+        email=email,
         attempt=attempt,
         kwargs={"email": email, "meta": meta},
         send=lambda: emails.password_reset_emails_send(email=email, meta=meta),
@@ -116,11 +127,10 @@ def signup_email_send(*, pending_id: int, meta: dict, attempt: int = 1) -> str:
     """Email a sign-up's address its confirmation link, or tell the address's owner."""
     # Per address, like the reset cap: nobody can flood an inbox by signing it up.
     email = PendingSignup.objects.filter(pk=pending_id).values_list("email", flat=True).first()
-    if attempt == 1 and email and address_over_cap(scope="signup_email_per_address", email=email):
-        logger.warning("Sign-up email skipped: the address is over its sign-up-email limit.")
-        return "skipped: the address is over its sign-up-email limit"
-    return send_with_retry(
+    return send_capped(
         task_=signup_email_send,
+        scope="signup_email_per_address",
+        email=email,
         attempt=attempt,
         kwargs={"pending_id": pending_id, "meta": meta},
         send=lambda: emails.signup_email_send(pending_id=pending_id, meta=meta),
