@@ -51,8 +51,9 @@ def test_sign_up_forget_and_reset_password(axe, page: Page, live_server, mailout
     page.goto(link_from(confirmation, live_server.url, "/accounts/verify/"))
     expect(page).to_have_url(re.compile(r"/accounts/verify/[^/]+/confirm/$"))
     axe(page, "email confirmation")
-    # The username chosen at sign-up is filled in; the password proves the sign-up is ours.
-    expect(page.get_by_label(label("Username"))).to_have_value("carol")
+    # Nothing the signer typed is shown here; the password proves the sign-up is ours.
+    expect(page.get_by_label(label("Username"))).to_have_value("")
+    page.get_by_label(label("Username")).fill("carol")
     page.get_by_label(label("Password")).fill("not-what-i-chose")
     page.get_by_role("button", name="Confirm my email address").click()
     expect(
