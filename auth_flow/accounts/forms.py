@@ -17,7 +17,22 @@ from auth_flow.protection.ratelimit import (
 )
 
 
-class SignupForm(auth_forms.UserCreationForm):
+class ErrorsUnderTheNewPasswordMixin:
+    """Put the password rules' errors under the new password, not under its confirmation.
+
+    Django reports them on the confirmation field, so "This password is too common."
+    sat under the field that was fine, and focus went there. Only a mismatch belongs
+    to the confirmation.
+    """
+
+    new_password_field = "new_password1"
+
+    def validate_password_for_user(self, user, *args, **kwargs):
+        kwargs.pop("password_field_name", None)
+        super().validate_password_for_user(user, password_field_name=self.new_password_field)
+
+
+class SignupForm(ErrorsUnderTheNewPasswordMixin, auth_forms.UserCreationForm):
     """Create an account with a username, an email address and a password."""
 
     email = forms.EmailField(
@@ -26,6 +41,8 @@ class SignupForm(auth_forms.UserCreationForm):
         help_text="Used to reset your password if you forget it.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+
+    new_password_field = "password1"
 
     class Meta(auth_forms.UserCreationForm.Meta):
         model = User
@@ -220,11 +237,15 @@ class CheckedSetPasswordMixin:
         return user
 
 
-class SetPasswordForm(CheckedSetPasswordMixin, auth_forms.SetPasswordForm):
+class SetPasswordForm(
+    ErrorsUnderTheNewPasswordMixin, CheckedSetPasswordMixin, auth_forms.SetPasswordForm
+):
     """Set a password from a reset link, once."""
 
 
-class PasswordChangeForm(CheckedSetPasswordMixin, auth_forms.PasswordChangeForm):
+class PasswordChangeForm(
+    ErrorsUnderTheNewPasswordMixin, CheckedSetPasswordMixin, auth_forms.PasswordChangeForm
+):
     """Change a password, unless another request changed it since the old one was checked.
 
     Wrong old passwords are counted per account, by the page and the API alike, with the

@@ -456,3 +456,42 @@ def test_a_raw_user_agent_never_reaches_the_email(client, user, mailoutbox):
     html = message.alternatives[0].content
     assert "using an unknown browser" in message.body
     assert "evil.example" not in message.body + html
+
+
+@pytest.mark.parametrize(
+    ("form", "fields"),
+    [
+        ("signup", ("password1", "password2")),
+        ("reset", ("new_password1", "new_password2")),
+        ("change", ("new_password1", "new_password2")),
+    ],
+)
+def test_password_rules_speak_under_the_new_password_and_a_mismatch_under_its_twin(
+    client, user, password, reset_path, form, fields
+):
+    import re
+
+    if form == "signup":
+        url = reverse("signup")
+        base = {"username": "newbie", "email": "newbie@example.com"}
+    elif form == "reset":
+        url, base = client.get(reset_path)["Location"], {}
+    else:
+        client.force_login(user)
+        url, base = reverse("password_change"), {"old_password": password}
+    new, twin = fields
+
+    weak = client.post(url, {**base, new: "123", twin: "123"}, headers={"HX-Request": "true"})
+    mismatch = client.post(
+        url, {**base, new: "a-long-enough-passphrase-1", twin: "another-passphrase-2"}
+    )
+
+    def errors_under(response, field: str) -> str:
+        # crispy renders a field's errors in a block whose id names the field.
+        found = re.findall(rf'id="error_\d+_id_{field}"[^>]*>(.*?)</', response.content.decode())
+        return " ".join(found)
+
+    assert "too short" in errors_under(weak, new)
+    assert errors_under(weak, twin) == ""
+    assert "match" in errors_under(mismatch, twin)
+    assert errors_under(mismatch, new) == ""
