@@ -8,13 +8,14 @@ UV_VERSION := 0.13.9
 # The first Python >= 3.12 on PATH; with pyenv, .python-version selects 3.13.
 PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
-DEV_ENV := DJANGO_DEBUG=1
+PORT ?= 8000
+DEV_ENV := DJANGO_DEBUG=1 SITE_URL=http://127.0.0.1:$(PORT)
 TEST_ENV := DJANGO_SECRET_KEY=test-only-not-secret DJANGO_DEBUG=0 EMAIL_PROVIDER=console
 
 .PHONY: help install browser run test test-postgres unit e2e e2e-headed lint format bench clean
 
 help:
-	@echo "make run    serve the site at http://127.0.0.1:8000 (SQLite, console email, worker)"
+	@echo "make run    serve the site at http://127.0.0.1:8000 (SQLite, console email, worker; PORT= to change)"
 	@echo "make test   install what the tests need and run them all (unit + Playwright)"
 	@echo "make unit | e2e | e2e-headed | lint | format | bench | clean"
 
@@ -41,10 +42,10 @@ browser: install
 run: install
 	$(DEV_ENV) $(PY) manage.py migrate --no-input
 	$(DEV_ENV) $(PY) manage.py demo_account
-	@echo "Site: http://127.0.0.1:8000  (emails are printed here by the worker; Ctrl+C stops both)"
+	@echo "Site: http://127.0.0.1:$(PORT)  (emails are printed here by the worker; Ctrl+C stops both; PORT=8001 make run for another port)"
 	trap 'kill 0' EXIT INT TERM; \
 	$(DEV_ENV) $(PY) manage.py send_worker --worker-id local-dev --no-reload & \
-	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # Everything on SQLite (unit + e2e); then the unit tests again on PostgreSQL when
 # TEST_POSTGRES_URL answers (.ci/run points it at this machine's server).

@@ -1,6 +1,7 @@
 """The account pages: thin subclasses of Django's auth views, page or htmx partial."""
 
 import re
+from datetime import timedelta
 from http import HTTPStatus
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse, reverse_lazy
+from django.utils import timesince, timezone
 from django.utils.http import urlsafe_base64_decode
 from django.views.generic import FormView, TemplateView
 
@@ -38,6 +40,7 @@ from auth_flow.htmx import HtmxPartialMixin
 from auth_flow.mail.emails import password_reset_expiry, signup_expiry
 from auth_flow.models import PendingSignup
 from auth_flow.protection.mixins import RateLimitMixin
+from auth_flow.protection.ratelimit import Rate
 
 UIDB64 = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
@@ -244,7 +247,18 @@ class PasswordResetView(RateLimitMixin, HtmxPartialMixin, auth_views.PasswordRes
 
 class PasswordResetDoneView(HtmxPartialMixin, auth_views.PasswordResetDoneView):
     def get_context_data(self, **kwargs):
-        return super().get_context_data(**password_reset_expiry(), **kwargs)
+        # The per-address caps' own numbers, said alike for every address: a fourth
+        # request in a window is dropped by the worker, and the person should know why.
+        cap = Rate.parse(settings.RATE_LIMITS["reset_email_per_address"])
+        daily = Rate.parse(settings.RATE_LIMITS["reset_email_per_address_daily"])
+        now = timezone.now()
+        return super().get_context_data(
+            **password_reset_expiry(),
+            cap_count=cap.count,
+            cap_window=timesince.timeuntil(now + timedelta(seconds=cap.seconds), now),
+            cap_daily=daily.count,
+            **kwargs,
+        )
 
 
 class PasswordResetConfirmView(HtmxPartialMixin, auth_views.PasswordResetConfirmView):

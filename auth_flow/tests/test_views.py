@@ -495,3 +495,22 @@ def test_password_rules_speak_under_the_new_password_and_a_mismatch_under_its_tw
     assert errors_under(weak, twin) == ""
     assert "match" in errors_under(mismatch, twin)
     assert errors_under(mismatch, new) == ""
+
+
+def test_check_your_email_says_how_many_links_an_address_gets(any_client, db, settings):
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "reset_email_per_address": "3/900",
+        "reset_email_per_address_daily": "10/86400",
+    }
+
+    page = any_client.get(reverse("password_reset_done")).content.decode()
+
+    # The same words for every address: the fourth request in 15 minutes gets no email.
+    assert "at most 3 links to one address every 15\xa0minutes, and 10 a day" in page
+
+
+def test_every_page_has_a_meta_description(client, db):
+    for name in ("home", "login", "signup", "password_reset"):
+        page = client.get(reverse(name)).content.decode()
+        assert '<meta name="description" content="' in page, name
