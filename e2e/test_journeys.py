@@ -127,13 +127,14 @@ def test_log_in_and_change_password(axe, page: Page, db, reload_watch):
     page.get_by_label(label("Password")).fill("not my password")
     page.get_by_role("button", name="Log in").click()
     expect(
-        page.get_by_role("main").get_by_text("Please enter a correct username and password.")
+        page.get_by_role("main").get_by_text("That username or email address and password")
     ).to_be_visible()
     axe(page, "log-in form with errors")
     reload_watch.assert_no_reload()
     if reload_watch.javascript:
-        expect(page.get_by_label(label("Username or email"))).to_be_focused()
-        expect(page.locator("#announcer")).to_contain_text("Please enter a correct username")
+        # The password was cleared: that is where the person types again.
+        expect(page.get_by_label(label("Password"))).to_be_focused()
+        expect(page.locator("#announcer")).to_contain_text("don't match")
     log_in(page, username="dave", password=PASSWORD)
 
     page.get_by_role("navigation").get_by_role("link", name="Change password").click()

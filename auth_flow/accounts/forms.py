@@ -44,6 +44,13 @@ class SignupForm(ErrorsUnderTheNewPasswordMixin, auth_forms.UserCreationForm):
 
     new_password_field = "password1"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Django's help says "@" is allowed, which log-in would read as an address.
+        self.fields[
+            "username"
+        ].help_text = "Up to 150 characters: letters, digits and . + - _ (no @)."
+
     class Meta(auth_forms.UserCreationForm.Meta):
         model = User
         fields = ("username", "email")
@@ -181,6 +188,16 @@ class ThrottledLoginMixin:
 
 class LoginForm(ThrottledLoginMixin, auth_forms.AuthenticationForm):
     """Log in with a username or an email address."""
+
+    # Django's says "username ... may be case-sensitive" under a field labelled
+    # "Username or email"; the same words for unknown names and wrong passwords.
+    error_messages = {
+        **auth_forms.AuthenticationForm.error_messages,
+        "invalid_login": (
+            "That username or email address and password don't match. Check both and "
+            "try again, or reset your password."
+        ),
+    }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -514,3 +514,14 @@ def test_every_page_has_a_meta_description(client, db):
     for name in ("home", "login", "signup", "password_reset"):
         page = client.get(reverse(name)).content.decode()
         assert '<meta name="description" content="' in page, name
+
+
+def test_the_log_in_error_and_the_username_help_say_what_the_rules_are(client, user):
+    failed = client.post(reverse("login"), {"username": "alice", "password": "wrong"})
+    signup = client.get(reverse("signup")).content.decode()
+
+    text = failed.content.decode()
+    assert "That username or email address and password don&#x27;t match." in text
+    assert "case-sensitive" not in text
+    assert "(no @)" in signup
+    assert "@/./+/-/_" not in signup

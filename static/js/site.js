@@ -27,8 +27,10 @@
     const heading = main.querySelector("h1");
     if (invalid || error) {
       // A form came back with errors: put the person on the first field to fix (or,
-      // for a form-wide error such as a wrong password, the first field).
-      const field = invalid || main.querySelector("input:not([type='hidden']), select, textarea");
+      // for a form-wide error such as a failed log-in, the password, which was cleared).
+      const field = invalid
+        || main.querySelector("input[type='password']")
+        || main.querySelector("input:not([type='hidden']), select, textarea");
       (field || heading).focus();
       announce("The form has errors. " + (error ? error.textContent.trim() : ""));
     } else if (heading) {
