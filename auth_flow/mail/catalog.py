@@ -51,7 +51,7 @@ USERNAME = Placeholder("username", "The account's username", "alice")
 IP = Placeholder("ip", "IP address the request came from", "203.0.113.7")
 EXPIRES_IN = Placeholder("expires_in", "How long the link stays valid", "1\xa0hour")
 EXPIRES_AT = Placeholder(
-    "expires_at", "When the link stops working", "24 November 2026, 19:30 UTC"
+    "expires_at", "When the link stops working", "24 November 2026 at 19:30 UTC"
 )
 BROWSER = Placeholder(
     "browser",
@@ -81,7 +81,7 @@ PASSWORD_RESET = EmailKind(
     body=(
         "Hello {{ username }},\n\n"
         "Someone asked to reset the password of your {{ site_name }} account. If it was "
-        "you, use the link below to choose a new one. It works once and expires in "
+        "you, use the button below to choose a new one. It works once and expires in "
         "{{ expires_in }} (at {{ expires_at }}).\n\n"
         "[button]\n\n"
         "The request was made on {{ requested_at }} from IP address {{ ip }} using "
@@ -104,7 +104,7 @@ PASSWORD_CHANGED = EmailKind(
         "from IP address {{ ip }} using {{ browser }}.\n\n"
         "If this was you, there is nothing to do. Every other device logged in to your "
         "account has been logged out.\n\n"
-        "If this wasn't you, reset your password right away with the link below, and "
+        "If this wasn't you, reset your password right away with the button below, and "
         "check the email address on your account.\n\n"
         "[button]"
     ),

@@ -260,7 +260,8 @@ def link_expiry(*, expires_at: datetime, now: datetime | None = None) -> dict[st
     """Say how long a link stays valid, and until when."""
     return {
         "expires_in": timeuntil(expires_at, now or timezone.now()),
-        "expires_at": date_format(timezone.localtime(expires_at), "j F Y, H:i T"),
+        # One way of writing a moment in every email (as requested_at is written).
+        "expires_at": datetime_show(expires_at),
     }
 
 

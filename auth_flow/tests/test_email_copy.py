@@ -216,6 +216,10 @@ def test_the_migrations_ship_the_catalogues_default_copy():
     shipped["email_verification"] = import_module(
         "auth_flow.migrations.0009_pending_signup"
     ).VERIFICATION
+    # 0011 says "the button below" where a button stands.
+    wording = import_module("auth_flow.migrations.0011_button_wording")
+    for name, old in wording.OLD.items():
+        shipped[name]["body"] = shipped[name]["body"].replace(old, wording.NEW[name])
 
     assert {
         kind.name: {"subject": kind.subject, "body": kind.body, "button": kind.button}

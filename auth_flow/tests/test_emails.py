@@ -224,3 +224,16 @@ def test_the_local_console_prints_the_link_whole(settings, db):
     printed = stream.getvalue()
     assert "Subject: Reset your Passage password" in printed
     assert f"\n{ACTION_URL}\n" in printed
+
+
+def test_a_reset_email_writes_every_moment_one_way_and_names_its_button(client, user, mailoutbox):
+    import re
+
+    client.post(reverse("password_reset"), {"email": user.email})
+
+    (message,) = mailoutbox
+    moments = re.findall(r"\d{1,2} [A-Z][a-z]+ \d{4}\S? (?:at )?\d{2}:\d{2} UTC", message.body)
+    assert len(moments) == 2  # when it expires, when it was asked for
+    assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]+ \d{4} at \d{2}:\d{2} UTC", m) for m in moments)
+    assert "the button below" in message.body
+    assert "the link below" not in message.body
