@@ -502,3 +502,20 @@ def test_a_junk_uid_neither_breaks_the_answer_nor_writes_cookie_attributes(clien
         assert response.status_code == HTTPStatus.OK
         assert b"This link can&#x27;t be used" in response.content
         assert_safe_cookies(response)
+
+
+def test_after_an_expired_link_signing_up_again_with_the_same_details_works(
+    client, verify_path, settings, mailoutbox
+):
+    # Issue 17's dead end: the page says "sign up again", and the same details were then
+    # refused ("A user with that username already exists"). Nothing is reserved now.
+    settings.SIGNUP_CONFIRM_TIMEOUT = 60
+    PendingSignup.objects.update(created_at=timezone.now() - timedelta(seconds=61))
+    assert b"sign up again" in confirm(client, verify_path).content
+
+    again = signup(client)
+    done = confirm(client, verify_link_from(mailoutbox[-1]), username="bob")
+
+    assert again.status_code == HTTPStatus.FOUND
+    assert done.status_code == HTTPStatus.FOUND
+    assert User.objects.get().username == "bob"
