@@ -437,6 +437,10 @@ LOGGING = {
     "loggers": {
         # The development server logs every request path, reset links included.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Django's default config gives "django" a plain console handler under DEBUG, and
+        # it propagated to ours: every django.* line (each task, the reloader) printed
+        # twice in `make run`. One handler, redacting, for all of them.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 

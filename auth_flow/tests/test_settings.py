@@ -138,3 +138,25 @@ def test_sqlite_is_tuned_for_a_web_server_and_a_worker(db):
     assert synchronous == 1  # NORMAL
     assert busy == 20_000
     assert connection.transaction_mode == "IMMEDIATE"
+
+
+@pytest.mark.parametrize("name", ["django.tasks", "django.utils.autoreload", "auth_flow.mail"])
+def test_each_log_line_is_written_once_and_redacted(name, settings):
+    import logging
+    import logging.config
+
+    from django.utils.log import configure_logging
+
+    # As `make run` configures it: Django's defaults under DEBUG, then ours.
+    settings.DEBUG = True
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+    try:
+        record = logging.LogRecord(name, logging.INFO, __file__, 1, "x", None, None)
+        writers, logger = [], logging.getLogger(name)
+        while logger:
+            writers += [h for h in logger.handlers if h.filter(record)]
+            logger = logger.parent if logger.propagate else None
+        assert len(writers) == 1, writers
+        assert any(type(f).__name__ == "RedactResetTokens" for f in writers[0].filters)
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
