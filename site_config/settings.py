@@ -303,6 +303,8 @@ def mailer_config(provider: str) -> dict:
 
 
 MAILERS = {"default": mailer_config(EMAIL_PROVIDER)}
+# console: where each email's HTML part is written (the newest 20 kept), to open locally.
+EMAIL_CONSOLE_HTML_DIR = Path(os.environ.get("EMAIL_CONSOLE_HTML_DIR") or BASE_DIR / "sent-emails")
 
 # https://anymail.dev/en/stable/tips/securing_webhooks/
 # The provider's tracking webhook (bounces, complaints) is served only with its

@@ -14,7 +14,9 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings):
+def _test_settings(settings, tmp_path):
+    # The console backend's HTML parts, if a test prints emails: not in the project.
+    settings.EMAIL_CONSOLE_HTML_DIR = tmp_path / "sent-emails"
     # Rate-limit counters live in the cache; every test starts with none.
     cache.clear()
     # Tests create and check many passwords; the production hasher is slow on purpose.

@@ -210,20 +210,32 @@ def test_sendgrid_goes_through_its_smtp_relay_with_the_api_key(settings, monkeyp
     assert f'href="{ACTION_URL}"' in message.get_body(("html",)).get_content()
 
 
-def test_the_local_console_prints_the_link_whole(settings, db):
+def test_the_local_console_prints_the_link_whole_and_the_html_part_to_open(settings, db, tmp_path):
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
     stream = io.StringIO()
     settings.MAILERS = {
         "default": {
             "BACKEND": "auth_flow.mail.console.ReadableConsoleBackend",
-            "OPTIONS": {"stream": stream},
+            "OPTIONS": {"stream": stream, "html_dir": tmp_path},
         }
     }
 
-    email_send(name="password_reset", to="alice@example.com", values=SAMPLE, action_url=ACTION_URL)
+    for _ in range(22):
+        email_send(
+            name="password_reset", to="alice@example.com", values=SAMPLE, action_url=ACTION_URL
+        )
 
     printed = stream.getvalue()
     assert "Subject: Reset your Passage password" in printed
     assert f"\n{ACTION_URL}\n" in printed
+    # Each email's HTML part is a file whose address is printed, to open in a browser.
+    last = printed.rsplit("HTML part: ", 1)[1].split("\n", 1)[0]
+    shown = Path(urlsplit(last).path)
+    assert shown.parent == tmp_path.resolve()
+    assert f'href="{ACTION_URL}"' in shown.read_text()
+    assert len(list(tmp_path.glob("*.html"))) == 20  # the newest kept, not every one
 
 
 def test_a_reset_email_writes_every_moment_one_way_and_names_its_button(client, user, mailoutbox):
