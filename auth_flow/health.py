@@ -1,4 +1,4 @@
-"""Answer a load balancer: the database, the email queue and the rate-limit cache."""
+"""Answer a load balancer: database, email queue, rate-limit cache, breach check."""
 
 from http import HTTPStatus
 
@@ -8,6 +8,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.generic import View
 
+from auth_flow.accounts.breach import breach_unreachable_count
 from auth_flow.mail.tasks import queue_status
 from auth_flow.protection.ratelimit import (
     rate_cache_status,
@@ -19,7 +20,9 @@ class HealthView(View):
     """Answer a load balancer: 200 with the queue's depth, 503 when the database is down.
 
     Redis down is "cache": "degraded", still 200: the site keeps working, with rate
-    limits counted in each process's memory until it answers again.
+    limits counted in each process's memory until it answers again. So is a breach
+    check that gets no answer: "breach_check_unreachable" counts the passwords accepted
+    unchecked over the day since the first.
     """
 
     http_method_names = ["get", "head"]
@@ -35,5 +38,6 @@ class HealthView(View):
                 "cache": rate_cache_status(),
                 "queue_waiting": status.waiting,
                 "oldest_waiting_seconds": status.oldest_waiting_seconds,
+                "breach_check_unreachable": breach_unreachable_count(),
             }
         )

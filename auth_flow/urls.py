@@ -35,6 +35,7 @@ urlpatterns = [
         views.EmailVerifyView.as_view(),
         name="email_verify",
     ),
+    path("accounts/password/rules/", views.PasswordRulesView.as_view(), name="password_rules"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path(

@@ -56,6 +56,9 @@ def _site_settings(settings, live_server):
     cache.clear()  # rate-limit counters
     settings.SITE_URL = live_server.url
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # No journey may depend on another service answering (the breach check's own tests
+    # serve its API locally).
+    settings.PWNED_PASSWORDS_CHECK = False
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     settings.STORAGES = {
         **django_settings.STORAGES,

@@ -205,12 +205,56 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
+# The password policy of NIST SP 800-63B-4 (3.1.1.2): length, a blocklist (common
+# passwords, words of this site and account, known breaches), no composition rules; any
+# printable Unicode and spaces are allowed. A long random number is a fine password, so
+# Django's NumericPasswordValidator is left out: the common list refuses the obvious ones
+# ("111111111111111", "123456789123456"), the breach check most of the rest.
+# Characters; 15 is NIST's minimum where the password is the only factor.
+PASSWORD_MIN_LENGTH = int(os.environ.get("PASSWORD_MIN_LENGTH") or 15)
+# Characters; NIST asks for at least 64 allowed, the cap keeps hashing a "password" cheap.
+PASSWORD_MAX_LENGTH = int(os.environ.get("PASSWORD_MAX_LENGTH") or 4096)
+if PASSWORD_MIN_LENGTH < 8:
+    raise ImproperlyConfigured(
+        f"PASSWORD_MIN_LENGTH must be at least 8 (NIST SP 800-63B), not {PASSWORD_MIN_LENGTH}."
+    )
+if PASSWORD_MAX_LENGTH < 64 or PASSWORD_MAX_LENGTH < PASSWORD_MIN_LENGTH:
+    raise ImproperlyConfigured(
+        "PASSWORD_MAX_LENGTH must allow at least 64 characters and PASSWORD_MIN_LENGTH, "
+        f"not {PASSWORD_MAX_LENGTH}."
+    )
+# https://haveibeenpwned.com/API/v3#PwnedPasswords: new passwords are checked against
+# known breaches by k-anonymity (5 hex characters of the SHA-1 leave the site). Off
+# under DEBUG so local development works offline; PWNED_PASSWORDS_CHECK=1 to try it.
+PWNED_PASSWORDS_CHECK = env_bool("PWNED_PASSWORDS_CHECK", default=not DEBUG)
+# The range API's root; the client asks {PWNED_PASSWORDS_API_URL}/range/<prefix>.
+PWNED_PASSWORDS_API_URL = (
+    os.environ.get("PWNED_PASSWORDS_API_URL", "").strip() or "https://api.pwnedpasswords.com"
+).rstrip("/")
+_pwned = urlsplit(PWNED_PASSWORDS_API_URL)
+if _pwned.scheme not in {"http", "https"} or not _pwned.hostname:
+    raise ImproperlyConfigured(
+        "PWNED_PASSWORDS_API_URL must be an absolute http(s) URL, "
+        f"not {PWNED_PASSWORDS_API_URL!r}."
+    )
+# Seconds to wait for it, at most 2: a slow service must not hold up a sign-up.
+PWNED_PASSWORDS_TIMEOUT = min(float(os.environ.get("PWNED_PASSWORDS_TIMEOUT") or 2), 2.0)
+if PWNED_PASSWORDS_TIMEOUT <= 0:
+    raise ImproperlyConfigured("PWNED_PASSWORDS_TIMEOUT must be a number of seconds above 0.")
 AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
+    {
+        "NAME": "auth_flow.accounts.validators.MaximumLengthValidator",
+        "OPTIONS": {"max_length": PASSWORD_MAX_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "auth_flow.accounts.validators.PersonalWordsValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Last, so its error follows the rules a person can see while typing.
+    {"NAME": "auth_flow.accounts.breach.BreachedPasswordValidator"},
 ]
 
 # Sessions and cookies: secure when served over https.
@@ -385,6 +429,8 @@ RATE_LIMITS = {
     # The API's key check and confirm, per IP.
     "password_reset_key": os.environ.get("RATE_LIMIT_PASSWORD_RESET_KEY") or "20/900",
     "password_change": os.environ.get("RATE_LIMIT_PASSWORD_CHANGE") or "10/900",
+    # The new-password fields' check while typing (debounced: a few per password typed).
+    "password_rules": os.environ.get("RATE_LIMIT_PASSWORD_RULES") or "300/900",
     "reset_email_per_address": os.environ.get("RATE_LIMIT_RESET_EMAILS") or "3/900",
     # Test sends of email copy per staff account (each is a real email).
     "copy_test_send": os.environ.get("RATE_LIMIT_COPY_TEST_SENDS") or "20/3600",
@@ -426,7 +472,10 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_reset_tokens": {"()": "auth_flow.protection.redaction.RedactResetTokens"}},
+    "filters": {
+        "redact_reset_tokens": {"()": "auth_flow.protection.redaction.RedactResetTokens"},
+        "static_requests_quiet": {"()": "auth_flow.devtools.quiet_log.StaticRequestsQuiet"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {
         "console": {
@@ -437,8 +486,14 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
-        # The development server logs every request path, reset links included.
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # The development server logs every request path, reset links included (and
+        # redacted), but not each static file served.
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["static_requests_quiet"],
+        },
         # Django's default config gives "django" a plain console handler under DEBUG, and
         # it propagated to ours: every django.* line (each task, the reloader) printed
         # twice in `make run`. One handler, redacting, for all of them.

@@ -11,3 +11,6 @@ urlpatterns = [
     *webhook_urlpatterns(provider=settings.EMAIL_PROVIDER),
     path("", include("auth_flow.urls")),
 ]
+
+# The site's 404 page, swapped in place like any other (a followed link, a Back).
+handler404 = "auth_flow.htmx.page_not_found"

@@ -6,6 +6,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.hashers import check_password
+from django.core.validators import MaxLengthValidator
+from django.urls import reverse_lazy
 
 from auth_flow.accounts.backends import LoginThrottle
 from auth_flow.accounts.services import password_reset_request, request_meta
@@ -16,23 +18,45 @@ from auth_flow.protection.ratelimit import (
     rate_window_count,
 )
 
+# Every form's new-password fields: the first is checked against the rules as it is
+# typed, and both keep what was typed when the form comes back with errors (site.js).
+NEW_PASSWORD_FIELDS = {"password1", "password2", "new_password1", "new_password2"}
 
-class ErrorsUnderTheNewPasswordMixin:
-    """Put the password rules' errors under the new password, not under its confirmation.
 
-    Django reports them on the confirmation field, so "This password is too common."
-    sat under the field that was fine, and focus went there. Only a mismatch belongs
-    to the confirmation.
+def password_field_cap(*, field: forms.CharField) -> None:
+    """Refuse a password longer than PASSWORD_MAX_LENGTH before anything hashes it."""
+    field.validators.append(MaxLengthValidator(settings.PASSWORD_MAX_LENGTH))
+    field.widget.attrs["maxlength"] = settings.PASSWORD_MAX_LENGTH
+
+
+class NewPasswordMixin:
+    """Put the password rules' errors under the new password, not under its confirmation,
+    and mark the new-password fields for the page's script.
+
+    Django reports the rules' errors on the confirmation field, so "This password is too
+    common." sat under the field that was fine, and focus went there. Only a mismatch
+    belongs to the confirmation.
     """
 
     new_password_field = "new_password1"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if name in NEW_PASSWORD_FIELDS:
+                # Kept by the script across an error swap; never sent back by the server.
+                field.widget.attrs["data-keep-value"] = ""
+                field.widget.attrs["maxlength"] = settings.PASSWORD_MAX_LENGTH
+        self.fields[self.new_password_field].widget.attrs["data-rules-url"] = reverse_lazy(
+            "password_rules"
+        )
 
     def validate_password_for_user(self, user, *args, **kwargs):
         kwargs.pop("password_field_name", None)
         super().validate_password_for_user(user, password_field_name=self.new_password_field)
 
 
-class SignupForm(ErrorsUnderTheNewPasswordMixin, auth_forms.UserCreationForm):
+class SignupForm(NewPasswordMixin, auth_forms.UserCreationForm):
     """Create an account with a username, an email address and a password."""
 
     email = forms.EmailField(
@@ -128,6 +152,7 @@ class SignupConfirmForm(forms.Form):
     def __init__(self, *args, pending, **kwargs):
         self.pending = pending
         super().__init__(*args, **kwargs)
+        password_field_cap(field=self.fields["password"])
 
     def clean_username(self) -> str:
         # Normalised as Django's sign-up form does (NFKC), then checked by its canonical form.
@@ -206,6 +231,9 @@ class LoginForm(ThrottledLoginMixin, auth_forms.AuthenticationForm):
         # Room for a full email address; the backend decides which one it was.
         username.max_length = 254
         username.widget.attrs["maxlength"] = 254
+        # A megabyte "password" must not cost the server a hash; no password set here is
+        # longer, so a longer one is simply wrong.
+        password_field_cap(field=self.fields["password"])
 
 
 class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
@@ -254,15 +282,11 @@ class CheckedSetPasswordMixin:
         return user
 
 
-class SetPasswordForm(
-    ErrorsUnderTheNewPasswordMixin, CheckedSetPasswordMixin, auth_forms.SetPasswordForm
-):
+class SetPasswordForm(NewPasswordMixin, CheckedSetPasswordMixin, auth_forms.SetPasswordForm):
     """Set a password from a reset link, once."""
 
 
-class PasswordChangeForm(
-    ErrorsUnderTheNewPasswordMixin, CheckedSetPasswordMixin, auth_forms.PasswordChangeForm
-):
+class PasswordChangeForm(NewPasswordMixin, CheckedSetPasswordMixin, auth_forms.PasswordChangeForm):
     """Change a password, unless another request changed it since the old one was checked.
 
     Wrong old passwords are counted per account, by the page and the API alike, with the
@@ -272,6 +296,10 @@ class PasswordChangeForm(
     failures_scope = "password_change_failures"
     # Set when the limit refused the old password unchecked; the views answer 429.
     throttle: LoginThrottle | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        password_field_cap(field=self.fields["old_password"])
 
     def clean_old_password(self) -> str:
         key = str(self.user.pk)
@@ -285,4 +313,6 @@ class PasswordChangeForm(
             raise throttle_error(throttle=self.throttle)
         old_password = super().clean_old_password()
         rate_window_clear(scope=self.failures_scope, key=key)
+        # Right, so kept if the new password comes back with errors (a wrong one is not).
+        self.fields["old_password"].widget.attrs["data-keep-value"] = ""
         return old_password

@@ -10,14 +10,16 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timesince, timezone
 from django.utils.http import urlsafe_base64_decode
+from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from auth_flow.accounts.backends import login_failures_clear
 from auth_flow.accounts.forms import (
+    NEW_PASSWORD_FIELDS,
     USERNAME_TAKEN_SINCE,
     LoginForm,
     PasswordChangedElsewhere,
@@ -27,6 +29,7 @@ from auth_flow.accounts.forms import (
     SignupConfirmForm,
     SignupForm,
 )
+from auth_flow.accounts.rules import password_rules_unmet
 from auth_flow.accounts.services import (
     SignupLinkUsed,
     UsernameTaken,
@@ -38,9 +41,9 @@ from auth_flow.accounts.services import (
 from auth_flow.accounts.tokens import signup_confirm_token
 from auth_flow.htmx import HtmxPartialMixin
 from auth_flow.mail.emails import password_reset_expiry, signup_expiry
-from auth_flow.models import PendingSignup
+from auth_flow.models import PendingSignup, User
 from auth_flow.protection.mixins import RateLimitMixin
-from auth_flow.protection.ratelimit import Rate
+from auth_flow.protection.ratelimit import Rate, client_ip_key, rate_limit_over
 
 UIDB64 = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
@@ -326,6 +329,50 @@ class PasswordResetConfirmView(HtmxPartialMixin, auth_views.PasswordResetConfirm
         login_failures_clear(user=form.user)
         password_change_notify(user_id=form.user.pk, meta=request_meta(request=self.request))
         return response
+
+
+class PasswordRulesView(View):
+    """Say which password rules the new password being typed does not meet yet.
+
+    Asked by the new-password fields as the person types (debounced, see site.js), with
+    the form's other fields for context: the username and address typed at sign-up, or
+    the username the reset and change pages carry for password managers. Answers only
+    which rules fail: the password is never echoed, and request bodies are never logged.
+    Limited per client IP like the forms.
+
+    It never reads the session: a check still in flight when a password change rotates
+    the session key would otherwise find its old session gone, and Django would answer
+    it by deleting the new session's cookie, logging the person out. (The submit checks
+    everything again against the account itself.)
+    """
+
+    http_method_names = ["post"]
+    template_name = "registration/password_rules.html"
+    rate_limit_scope = "password_rules"
+
+    def post(self, request):
+        if rate_limit_over(scope=self.rate_limit_scope, key=client_ip_key(request=request)):
+            return render(
+                request,
+                self.template_name,
+                {"paused": True},
+                status=HTTPStatus.TOO_MANY_REQUESTS,
+            )
+        # htmx names the field that asked; only a new password's field is read.
+        field = request.headers.get("HX-Trigger-Name", "")
+        password = request.POST.get(field, "") if field in NEW_PASSWORD_FIELDS else ""
+        password = password[: settings.PASSWORD_MAX_LENGTH + 1]
+        # An unsaved account: what the rules compare with; nothing is looked up.
+        user = User(
+            username=request.POST.get("username", "")[:150],
+            email=request.POST.get("email", "")[:254],
+        )
+        context = {
+            "checked": bool(password),
+            "unmet": password_rules_unmet(password=password, user=user) if password else [],
+            "breach_check": settings.PWNED_PASSWORDS_CHECK,
+        }
+        return render(request, self.template_name, context)
 
 
 class PasswordResetCompleteView(HtmxPartialMixin, auth_views.PasswordResetCompleteView):

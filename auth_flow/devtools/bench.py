@@ -85,7 +85,7 @@ def page_sizes(port: int) -> None:
     print("Response sizes (body bytes), full page vs htmx partial:")
     for path in PAGES:
         sizes = []
-        for headers in ({}, {"HX-Request": "true"}):
+        for headers in ({}, {"HX-Request": "true", "HX-Target": "main"}):
             conn.request("GET", path, headers=headers)
             sizes.append(len(conn.getresponse().read()))
         full, partial = sizes

@@ -1,7 +1,9 @@
 """Fixtures and helpers every test file shares."""
 
+import json
 import re
 import threading
+from http import HTTPStatus
 
 import pytest
 from django.core.cache import cache
@@ -21,6 +23,8 @@ def _test_settings(settings, tmp_path):
     cache.clear()
     # Tests create and check many passwords; the production hasher is slow on purpose.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Nothing may ask the real breach API; test_password_policy serves one locally.
+    settings.PWNED_PASSWORDS_CHECK = False
     # Run tasks inside the request so a test sees the email at once; the tests of the
     # queue itself switch back to the database backend.
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
@@ -73,7 +77,7 @@ def mode(request) -> str:
 @pytest.fixture
 def any_client(mode: str, db) -> Client:
     """Return a plain browser client or an htmx one; tests hold for both."""
-    return Client(headers={"HX-Request": "true"} if mode == "htmx" else {})
+    return Client(headers={"HX-Request": "true", "HX-Target": "main"} if mode == "htmx" else {})
 
 
 def reset_link_from(message) -> str:
@@ -139,3 +143,11 @@ def assert_safe_cookies(response) -> None:
     for morsel in response.cookies.values():
         assert not morsel["domain"], morsel.output()
         assert re.fullmatch(r"[/\w-]*", morsel["path"]), morsel.output()
+
+
+def body_swap_path(response) -> str:
+    """Return the page an htmx answer swaps the whole body to (HX-Location into <body>)."""
+    assert response.status_code == HTTPStatus.OK
+    location = json.loads(response["HX-Location"])
+    assert location["target"] == "body", location
+    return location["path"]

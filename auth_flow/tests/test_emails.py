@@ -89,7 +89,8 @@ def test_password_changed_notice_after_a_reset(client, user, reset_path, mailout
     set_password_url = client.get(reset_path)["Location"]
 
     client.post(
-        set_password_url, {"new_password1": "n3w-Passw0rd!", "new_password2": "n3w-Passw0rd!"}
+        set_password_url,
+        {"new_password1": "n3w-Passw0rd-lantern!", "new_password2": "n3w-Passw0rd-lantern!"},
     )
 
     notice = mailoutbox[-1]

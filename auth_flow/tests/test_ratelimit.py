@@ -53,7 +53,9 @@ def test_the_429_is_a_partial_for_htmx(client, db, settings):
     client.post(reverse("login"), {"username": "x", "password": "y"})
 
     response = client.post(
-        reverse("login"), {"username": "x", "password": "y"}, headers={"HX-Request": "true"}
+        reverse("login"),
+        {"username": "x", "password": "y"},
+        headers={"HX-Request": "true", "HX-Target": "main"},
     )
 
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS

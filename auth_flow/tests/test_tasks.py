@@ -97,7 +97,7 @@ def test_request_metadata_is_cleaned_before_it_is_queued(client, queue, user, se
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_known_and_unknown_addresses_cost_the_request_the_same(client, queue, user, htmx):
-    headers = {"HX-Request": "true"} if htmx else {}
+    headers = {"HX-Request": "true", "HX-Target": "main"} if htmx else {}
     pages = {}
     for name, email in (("known", user.email), ("unknown", "nobody@example.com")):
         with CaptureQueriesContext(connection) as queries:

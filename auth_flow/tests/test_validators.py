@@ -35,7 +35,8 @@ def test_a_reset_refuses_the_username_as_password(client, user, reset_path):
     set_password_url = client.get(reset_path)["Location"]
 
     response = client.post(
-        set_password_url, {"new_password1": "Alice-2026-xyz", "new_password2": "Alice-2026-xyz"}
+        set_password_url,
+        {"new_password1": "Alice-2026-xyz-quartz", "new_password2": "Alice-2026-xyz-quartz"},
     )
 
     assert "can&#x27;t contain the site&#x27;s name" in response.content.decode()

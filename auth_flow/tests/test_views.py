@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from auth_flow.tests.conftest import reset_link_from
+from auth_flow.tests.conftest import body_swap_path, reset_link_from
 
 NEW_PASSWORD = "a-brand-new-passphrase-42"
 
@@ -39,7 +39,7 @@ def test_page_is_full_for_browsers_and_a_partial_for_htmx(client, user, name):
         client.logout()
 
     page = client.get(reverse(name))
-    partial = client.get(reverse(name), headers={"HX-Request": "true"})
+    partial = client.get(reverse(name), headers={"HX-Request": "true", "HX-Target": "main"})
 
     assert page.status_code == partial.status_code == HTTPStatus.OK
     assert is_full_page(page)
@@ -49,7 +49,7 @@ def test_page_is_full_for_browsers_and_a_partial_for_htmx(client, user, name):
     heading = partial.content[partial.content.index(b"<h1") :].split(b"</h1>", 1)[0]
     assert heading in page.content
     for response in (page, partial):
-        assert "HX-Request" in response["Vary"]
+        assert {"HX-Request", "HX-Target"} <= set(map(str.strip, response["Vary"].split(",")))
 
 
 @pytest.mark.parametrize(
@@ -57,10 +57,13 @@ def test_page_is_full_for_browsers_and_a_partial_for_htmx(client, user, name):
     [
         {"HX-Request": "true", "HX-Boosted": "true"},
         {"HX-Request": "true", "HX-History-Restore-Request": "true"},
+        {"HX-Request": "true", "HX-Target": "main", "HX-History-Restore-Request": "true"},
+        # HX-Location into <body> (after log-in): the header changes too.
+        {"HX-Request": "true"},
     ],
-    ids=["boosted", "history-restore"],
+    ids=["boosted", "history-restore", "history-restore-as-htmx", "whole-body"],
 )
-def test_boosted_and_history_restore_requests_get_the_full_page(client, headers):
+def test_requests_that_replace_more_than_main_get_the_full_page(client, headers):
     response = client.get(reverse("password_reset"), headers=headers)
 
     assert is_full_page(response)
@@ -192,7 +195,7 @@ def test_reset_confirm_by_htmx_swaps_in_the_done_page(client, user, reset_path):
     response = client.post(
         set_password_url,
         {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
-        headers={"HX-Request": "true"},
+        headers={"HX-Request": "true", "HX-Target": "main"},
     )
 
     assert reverse("password_reset_complete") in response["HX-Location"]
@@ -204,7 +207,7 @@ def test_reset_confirm_errors_swap_in_place(client, user, reset_path):
     response = client.post(
         set_password_url,
         {"new_password1": NEW_PASSWORD, "new_password2": "something else"},
-        headers={"HX-Request": "true"},
+        headers={"HX-Request": "true", "HX-Target": "main"},
     )
 
     assert response.status_code == HTTPStatus.OK
@@ -288,7 +291,7 @@ def test_password_change_by_htmx(client_logged_in, password):
     response = client_logged_in.post(
         reverse("password_change"),
         {"old_password": password, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
-        headers={"HX-Request": "true"},
+        headers={"HX-Request": "true", "HX-Target": "main"},
     )
 
     assert reverse("password_change_done") in response["HX-Location"]
@@ -298,7 +301,7 @@ def test_password_change_with_a_wrong_old_password_swaps_the_error_in(client_log
     response = client_logged_in.post(
         reverse("password_change"),
         {"old_password": "wrong", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
-        headers={"HX-Request": "true"},
+        headers={"HX-Request": "true", "HX-Target": "main"},
     )
 
     assert response.status_code == HTTPStatus.OK
@@ -306,13 +309,15 @@ def test_password_change_with_a_wrong_old_password_swaps_the_error_in(client_log
     assert b"Your old password was entered incorrectly" in response.content
 
 
-def test_htmx_post_with_an_expired_session_navigates_to_login(client):
+def test_htmx_post_with_an_expired_session_swaps_in_the_login_page(client):
     response = client.post(
-        reverse("password_change"), {"old_password": "x"}, headers={"HX-Request": "true"}
+        reverse("password_change"),
+        {"old_password": "x"},
+        headers={"HX-Request": "true", "HX-Target": "main"},
     )
 
     assert response.status_code == HTTPStatus.OK
-    assert response["HX-Redirect"].startswith(reverse("login"))
+    assert body_swap_path(response).startswith(reverse("login"))
     assert response.content == b""
 
 
@@ -323,7 +328,7 @@ def test_htmx_post_with_an_expired_session_navigates_to_login(client):
 def test_login_with_username_or_email(any_client, mode, user, password, login_as):
     response = any_client.post(reverse("login"), {"username": login_as, "password": password})
 
-    target = response["HX-Redirect"] if mode == "htmx" else response["Location"]
+    target = body_swap_path(response) if mode == "htmx" else response["Location"]
     assert target == reverse("home")
     assert int(any_client.session[SESSION_KEY]) == user.pk
 
@@ -413,6 +418,15 @@ def test_unknown_pages_get_the_site_404(client, db):
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert b"Page not found" in response.content
+    assert is_full_page(response)
+
+
+def test_an_unknown_page_swapped_into_main_is_the_404_partial(client, db):
+    response = client.get("/no/such/page/", headers={"HX-Request": "true", "HX-Target": "main"})
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert b"Page not found" in response.content
+    assert not is_full_page(response)
 
 
 def test_a_reset_logs_out_every_other_session(client, user, password, mailoutbox):
@@ -437,9 +451,9 @@ def test_errors_are_tied_to_their_fields_for_screen_readers(client, db):
 
 
 def test_an_htmx_visit_to_the_reset_link_keeps_its_security_headers(client, user, reset_path):
-    response = client.get(reset_path, headers={"HX-Request": "true"})
+    response = client.get(reset_path, headers={"HX-Request": "true", "HX-Target": "main"})
 
-    assert response["HX-Redirect"].endswith("/set-password/")
+    assert body_swap_path(response).endswith("/set-password/")
     assert response["Referrer-Policy"] == "no-referrer"
     assert "no-store" in response["Cache-Control"]
     assert response.cookies["reset_token"].value
@@ -481,7 +495,9 @@ def test_password_rules_speak_under_the_new_password_and_a_mismatch_under_its_tw
         url, base = reverse("password_change"), {"old_password": password}
     new, twin = fields
 
-    weak = client.post(url, {**base, new: "123", twin: "123"}, headers={"HX-Request": "true"})
+    weak = client.post(
+        url, {**base, new: "123", twin: "123"}, headers={"HX-Request": "true", "HX-Target": "main"}
+    )
     mismatch = client.post(
         url, {**base, new: "a-long-enough-passphrase-1", twin: "another-passphrase-2"}
     )

@@ -1,7 +1,11 @@
 // Progressive enhancement for the htmx swaps: move focus where the person needs to be,
-// say what changed to screen readers, and keep requests honest about being busy.
+// say what changed to screen readers, keep what was typed, and show the password rules
+// as a new password is typed. Without JavaScript none of this runs and every form is an
+// ordinary POST.
 (function () {
   "use strict";
+
+  const RULES_DELAY = "400ms"; // the pause in typing before the rules are checked
 
   function announce(text) {
     const region = document.getElementById("announcer");
@@ -11,17 +15,13 @@
     window.setTimeout(function () { region.textContent = text; }, 50);
   }
 
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    event.detail.elt.setAttribute("aria-busy", "true");
-  });
+  // Focus and announcements --------------------------------------------------------
 
-  document.addEventListener("htmx:afterRequest", function (event) {
-    event.detail.elt.removeAttribute("aria-busy");
-  });
-
-  document.addEventListener("htmx:afterSettle", function (event) {
+  // After a swap of <main> (a form's answer) or of the whole body (a link, log-in,
+  // log-out, Back and Forward): focus what the person needs next and say what changed.
+  function pageSettled() {
     const main = document.getElementById("main");
-    if (!main || event.detail.target !== main) return;
+    if (!main) return;
     const invalid = main.querySelector(".is-invalid, [aria-invalid='true']");
     const error = main.querySelector(".invalid-feedback, .alert-danger");
     const heading = main.querySelector("h1");
@@ -38,7 +38,24 @@
       const status = main.querySelector("[role='status'], [role='alert']");
       announce(heading.textContent.trim() + (status ? ". " + status.textContent.trim() : ""));
     }
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    // A form or link is busy; a field checking its rules is not.
+    if (event.detail.elt.tagName !== "INPUT") event.detail.elt.setAttribute("aria-busy", "true");
   });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    event.detail.elt.removeAttribute("aria-busy");
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    const target = event.detail.target;
+    if (target === document.getElementById("main") || target === document.body) pageSettled();
+  });
+
+  // Back and Forward: htmx fetched the page and swapped it in.
+  document.addEventListener("htmx:historyRestore", pageSettled);
 
   document.addEventListener("htmx:responseError", function (event) {
     const status = event.detail.xhr.status;
@@ -61,5 +78,120 @@
 
   document.addEventListener("htmx:sendError", function () {
     announce("The request could not be sent. Check your connection and try again.");
+  });
+
+  // What was typed stays ------------------------------------------------------------
+
+  // The server never sends a password back, so a form that returns with errors would
+  // come back with its password fields empty. Fields it marks data-keep-value get the
+  // typed text again (kept here, in this page's memory, only for the swap).
+  let kept = null;
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    kept = null;
+    if (event.detail.target !== document.getElementById("main")) return;
+    kept = new Map();
+    event.detail.target.querySelectorAll("input[data-keep-value]").forEach(function (input) {
+      if (input.id && input.value) kept.set(input.id, input.value);
+    });
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!kept) return;
+    kept.forEach(function (value, id) {
+      const input = document.getElementById(id);
+      if (input && input.matches("[data-keep-value]") && !input.value) input.value = value;
+    });
+    kept = null;
+  });
+
+  // Show password, and the rules while typing ---------------------------------------
+
+  let uid = 0;
+
+  function passwordEnhance(input) {
+    if (input.dataset.enhanced) return;
+    input.dataset.enhanced = "true";
+    const id = input.id || "password-" + (++uid);
+    input.id = id;
+
+    // A button at the field's end: its name stays "Show password"; aria-pressed says
+    // whether the password is shown.
+    const group = document.createElement("div");
+    group.className = "input-group has-validation password-group";
+    input.parentNode.insertBefore(group, input);
+    group.appendChild(input);
+    const toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "btn btn-outline-secondary password-toggle";
+    toggle.setAttribute("aria-pressed", "false");
+    toggle.setAttribute("aria-controls", id);
+    const hidden = document.createElement("span");
+    hidden.className = "visually-hidden";
+    hidden.textContent = " password";
+    toggle.append("Show", hidden);
+    toggle.addEventListener("click", function () {
+      const show = input.type === "password";
+      input.type = show ? "text" : "password";
+      toggle.setAttribute("aria-pressed", String(show));
+      toggle.classList.toggle("active", show);
+    });
+    group.appendChild(toggle);
+    // Hidden again before sending, so password managers see a password field to save.
+    const form = input.form;
+    if (form && !form.dataset.hidesPasswords) {
+      form.dataset.hidesPasswords = "true";
+      form.addEventListener("submit", function () {
+        form.querySelectorAll(".password-toggle[aria-pressed='true']").forEach(function (b) {
+          b.click();
+        });
+      }, true);
+    }
+
+    const url = input.dataset.rulesUrl;
+    if (!url) return;
+    // The rules this password does not meet yet, beside the field, read politely.
+    const rules = document.createElement("div");
+    rules.id = id + "-rules";
+    rules.className = "form-text password-rules";
+    rules.setAttribute("aria-live", "polite");
+    group.insertAdjacentElement("afterend", rules);
+    const described = input.getAttribute("aria-describedby");
+    input.setAttribute("aria-describedby", (described ? described + " " : "") + rules.id);
+    input.setAttribute("hx-post", url);
+    input.setAttribute("hx-trigger", "input changed delay:" + RULES_DELAY);
+    input.setAttribute("hx-target", "#" + rules.id);
+    input.setAttribute("hx-swap", "innerHTML");
+    // Submitting the form aborts a check in flight, and no check starts while the form
+    // is in flight; a check is also dropped while another runs (see rulesSent).
+    input.setAttribute("hx-sync", "closest form:abort");
+    input.setAttribute("hx-disabled-elt", "unset");
+    input.setAttribute("hx-indicator", "unset");
+    htmx.process(input);
+  }
+
+  // What each field's check in flight was sent, kept in memory (never in the DOM): a
+  // check dropped while another ran is asked again once that one answers.
+  const rulesSent = new WeakMap();
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    const elt = event.detail.elt;
+    if (elt.dataset && elt.dataset.rulesUrl) rulesSent.set(elt, elt.value);
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const elt = event.detail.elt;
+    if (!rulesSent.has(elt)) return;
+    const sent = rulesSent.get(elt);
+    rulesSent.delete(elt);
+    if (event.detail.successful && elt.isConnected && elt.value !== sent) {
+      htmx.trigger(elt, "input");
+    }
+  });
+
+  htmx.onLoad(function (root) {
+    const scope = root.querySelectorAll ? root : document;
+    if (scope.matches && scope.matches("input[type='password']")) passwordEnhance(scope);
+    scope.querySelectorAll("input[type='password']").forEach(passwordEnhance);
   });
 })();
