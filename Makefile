@@ -12,12 +12,12 @@ PORT ?= 8000
 DEV_ENV := DJANGO_DEBUG=1 SITE_URL=http://127.0.0.1:$(PORT)
 TEST_ENV := DJANGO_SECRET_KEY=test-only-not-secret DJANGO_DEBUG=0 EMAIL_PROVIDER=console PWNED_PASSWORDS_CHECK=0
 
-.PHONY: help install browser run test test-postgres unit e2e e2e-headed lint format bench clean
+.PHONY: help install browser gettext translations messages run test test-postgres unit e2e e2e-headed lint format bench clean
 
 help:
 	@echo "make run    serve the site at http://127.0.0.1:8000 (SQLite, console email, worker; PORT= to change)"
 	@echo "make test   install what the tests need and run them all (unit + Playwright)"
-	@echo "make unit | e2e | e2e-headed | lint | format | bench | clean"
+	@echo "make unit | e2e | e2e-headed | lint | format | bench | messages | clean"
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -n "$(PYTHON)" || { echo "Python >= 3.12 not found (pyenv: 'pyenv install 3.13')."; exit 1; }
@@ -39,7 +39,32 @@ browser: install
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "No Chromium found: install one or set CHROMIUM_PATH."; exit 1; fi
 
-run: install
+# The shipped languages' catalogues (see README, "Languages"). The .po files are the
+# source; the .mo files Django reads are built from them here, checked by msgfmt
+# (a translation that drops or renames a %(placeholder)s fails the build).
+LOCALES := de fr es pt_BR ja ar
+PO_FILES := $(foreach l,$(LOCALES),auth_flow/locale/$(l)/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+gettext:
+	@command -v msgfmt >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; \
+		else echo "gettext's msgfmt not found: install gettext (apt-get install gettext)."; exit 1; fi; }
+
+%.mo: %.po | gettext
+	msgfmt --check --output-file=$@ $<
+
+translations: $(MO_FILES)
+
+# Gather every marked string into the catalogues, keeping what is translated; then
+# translate the new entries (msgid "" left empty or marked fuzzy) and run make again.
+messages: install gettext
+	$(DEV_ENV) $(PY) manage.py makemessages $(addprefix -l ,$(LOCALES)) --no-obsolete \
+		--add-location file --ignore '.venv/*' --ignore 'e2e/*' --ignore 'staticfiles/*' \
+		--ignore 'sent-emails/*' --ignore 'test-results/*'
+
+run: install translations
 	$(DEV_ENV) $(PY) manage.py migrate --no-input
 	$(DEV_ENV) $(PY) manage.py demo_account
 	@echo "Site: http://127.0.0.1:$(PORT)  (emails are printed here by the worker; Ctrl+C stops both; PORT=8001 make run for another port)"
@@ -54,11 +79,11 @@ run: install
 TEST_WORKERS ?= 2
 PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 
-test: browser
+test: browser translations
 	$(TEST_ENV) $(PY) -m pytest $(PARALLEL)
 	@$(MAKE) --no-print-directory test-postgres
 
-test-postgres: install
+test-postgres: install translations
 	@if [ -z "$$TEST_POSTGRES_URL" ]; then \
 		echo "PostgreSQL pass skipped: TEST_POSTGRES_URL is not set."; \
 	elif ! $(PY) -c "import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()" \
@@ -69,16 +94,16 @@ test-postgres: install
 		$(TEST_ENV) DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest $(PARALLEL) auth_flow; \
 	fi
 
-unit: install
+unit: install translations
 	$(TEST_ENV) $(PY) -m pytest auth_flow
 
-e2e: browser
+e2e: browser translations
 	$(TEST_ENV) $(PY) -m pytest e2e
 
 # The journeys in a visible browser, slowed down for a person watching (SLOWMO ms per
 # action). A browser window needs a display: without one, say so and stop.
 SLOWMO ?= 400
-e2e-headed: browser
+e2e-headed: browser translations
 	@if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
 		echo "No display (DISPLAY and WAYLAND_DISPLAY are unset): a headed browser has nowhere to show."; \
 		echo "Run this from a desktop session, or under a virtual one: xvfb-run make e2e-headed"; \

@@ -5,18 +5,28 @@ from django.db.models.signals import post_migrate
 
 
 def email_copy_defaults_ensure(*, using: str = "default", **kwargs) -> None:
-    """Give each email declared in code a copy row, and marketing its group."""
+    """Give each email declared in code a copy row per language, and marketing its group.
+
+    A new row holds the shipped words of its language (so its history starts with
+    them), or the default language's where there is no translation yet. Rows nobody
+    edited follow the shipped words as the translations change.
+    """
+    from django.conf import settings
+
     from auth_flow.mail.catalog import EMAIL_KINDS
     from auth_flow.mail.marketing import marketing_group_ensure
     from auth_flow.models import EmailCopy
 
     # Also after a test database is flushed, which emits post_migrate again.
     marketing_group_ensure(using=using)
+    rows = EmailCopy.objects.using(using)
     for kind in EMAIL_KINDS.values():
-        EmailCopy.objects.using(using).get_or_create(
-            name=kind.name,
-            defaults={"subject": kind.subject, "body": kind.body, "button": kind.button},
-        )
+        for language, _ in settings.LANGUAGES:
+            shipped = kind.shipped(language=language) or kind.shipped_default()
+            words = {"subject": shipped.subject, "body": shipped.body, "button": shipped.button}
+            copy, created = rows.get_or_create(name=kind.name, language=language, defaults=words)
+            if not created and not copy.edited:
+                rows.filter(pk=copy.pk).exclude(**words).update(**words)
 
 
 class AuthFlowConfig(AppConfig):

@@ -96,8 +96,8 @@ def check_email_copy(app_configs, **kwargs) -> list[checks.CheckMessage]:
         return []
     return [
         checks.Warning(
-            f"The stored copy of the {copy.name!r} email breaks the copy rules, so its "
-            "shipped default is sent instead.",
+            f"The stored {copy.language_name} copy of the {copy.name!r} email breaks the "
+            "copy rules, so its shipped default is sent instead.",
             hint="Open it in the admin (Email copy): the form says what to change.",
             obj=copy,
             id="auth_flow.W002",

@@ -5,6 +5,7 @@ from http import HTTPStatus
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext
 from django_htmx.http import HttpResponseLocation
 
 
@@ -64,7 +65,9 @@ MAIN = "main"  # the id of the element a partial replaces
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Answer an unknown URL with the site's 404 page, or its partial for a swap of <main>."""
     template = "404.html#content" if htmx_wants_partial(request=request) else "404.html"
-    response = render(request, template, {"title": "Page not found"}, status=HTTPStatus.NOT_FOUND)
+    response = render(
+        request, template, {"title": gettext("Page not found")}, status=HTTPStatus.NOT_FOUND
+    )
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response
 

@@ -10,8 +10,10 @@ from django.db import models
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from auth_flow.i18n import language_name
 from auth_flow.mail.catalog import EMAIL_KINDS, EmailKind
 
 
@@ -67,6 +69,12 @@ class User(AbstractUser):
     # made by staff, createsuperuser or before sign-up confirmed addresses, at creation.
     # Not is_active, which is staff's switch alone: nothing a visitor sends turns it on.
     email_confirmed_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    # A code from LANGUAGES, empty until the person picks one from the language menu:
+    # the pages and every email to this account use it (auth_flow.i18n).
+    language = models.CharField(_("language"), max_length=15, blank=True, default="")
+    # An IANA name the browser reported at log-in (validated against zoneinfo): the
+    # emails' times are written in it; empty means UTC.
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="")
 
     objects = AccountManager()
 
@@ -144,9 +152,9 @@ class UndeliverableAddress(models.Model):
     """
 
     class Reason(models.TextChoices):
-        BOUNCED = "bounced", "Bounced"
-        COMPLAINED = "complained", "Marked as spam"
-        REJECTED = "rejected", "Rejected by the provider"
+        BOUNCED = "bounced", _("Bounced")
+        COMPLAINED = "complained", _("Marked as spam")
+        REJECTED = "rejected", _("Rejected by the provider")
 
     email = models.EmailField(unique=True, max_length=254)
     reason = models.CharField(max_length=20, choices=Reason)
@@ -164,8 +172,8 @@ class UndeliverableAddress(models.Model):
 
 
 class EmailCopyManager(models.Manager):
-    def get_by_natural_key(self, name: str) -> "EmailCopy":
-        return self.get(name=name)
+    def get_by_natural_key(self, name: str, language: str) -> "EmailCopy":
+        return self.get(name=name, language=language)
 
 
 class EmailCopy(models.Model):
@@ -175,31 +183,46 @@ class EmailCopy(models.Model):
     layouts and its link stay in code (see `auth_flow.mail.catalog` and `emails`).
     """
 
-    name = models.CharField(max_length=100, unique=True, editable=False)
+    name = models.CharField(max_length=100, editable=False)
+    # One row per email and language in LANGUAGES, each with its own history.
+    language = models.CharField(max_length=15, editable=False)
+    # False while the row holds the shipped default: then the email goes out in the
+    # shipped words of its language (kept current by the translations), or, for a
+    # language without them, in the default language's copy. True once saved in the admin.
+    edited = models.BooleanField(default=False, editable=False)
     # Wider than the 150 characters the validator allows, so the person sees its message
     # (which says how long the text is) rather than the browser silently cutting it.
-    subject = models.CharField(max_length=500)
-    body = models.TextField()
-    button = models.CharField("button label", max_length=500, blank=True)
-    changed_at = models.DateTimeField("last changed", auto_now=True)
+    subject = models.CharField(_("subject"), max_length=500)
+    body = models.TextField(_("body"))
+    button = models.CharField(_("button label"), max_length=500, blank=True)
+    changed_at = models.DateTimeField(_("last changed"), auto_now=True)
     # Bumped by every save; an edit based on an older version is refused, not lost
     # over someone else's (see EmailCopyAdmin.save_model).
     version = models.PositiveIntegerField(default=1, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["changed_at", "version"])
+    history = HistoricalRecords(excluded_fields=["changed_at", "version", "edited"])
     objects = EmailCopyManager()
 
     class Meta:
-        ordering = ["name"]
-        verbose_name = "email copy"
-        verbose_name_plural = "email copy"
+        ordering = ["name", "language"]
+        verbose_name = _("email copy")
+        verbose_name_plural = _("email copy")
+        constraints = [
+            models.UniqueConstraint(fields=["name", "language"], name="email_copy_per_language")
+        ]
 
     def __str__(self) -> str:
         kind = self.kind
-        return kind.title if kind else self.name
+        title = str(kind.title) if kind else self.name
+        return f"{title} ({self.language_name})"
 
-    def natural_key(self) -> tuple[str]:
-        return (self.name,)
+    def natural_key(self) -> tuple[str, str]:
+        return (self.name, self.language)
+
+    @property
+    def language_name(self) -> str:
+        """Name the copy's language in the reader's language ("German", "Allemand")."""
+        return language_name(self.language)
 
     @property
     def kind(self) -> EmailKind | None:

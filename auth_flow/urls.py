@@ -3,7 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from auth_flow import health
+from auth_flow import health, i18n
 from auth_flow.accounts import views
 from auth_flow.api import views as api
 
@@ -35,7 +35,12 @@ urlpatterns = [
         views.EmailVerifyView.as_view(),
         name="email_verify",
     ),
-    path("accounts/password/rules/", views.PasswordRulesView.as_view(), name="password_rules"),
+    path(
+        "accounts/password/rules/",
+        i18n.browser_language_only(views.PasswordRulesView.as_view()),
+        name="password_rules",
+    ),
+    path("accounts/language/", i18n.language_choose, name="set_language"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path(

@@ -81,7 +81,9 @@ def test_marketing_edits_previews_tests_and_saves_the_reset_email(
     assert test.to == ["mia@example.com"]
     assert test.subject == "[Test] Your Passage reset link is here"
     assert "/accounts/reset/" not in test.body
-    assert EmailCopy.objects.get(name="password_reset").subject != NEW_SUBJECT  # unsaved
+    assert (
+        EmailCopy.objects.get(name="password_reset", language="en").subject != NEW_SUBJECT
+    )  # unsaved
 
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
@@ -151,7 +153,7 @@ def test_history_shows_the_difference_and_reverts(axe, editor: Page):
     page.get_by_role("button", name="Run").click()
     expect(page.locator(".messagelist")).to_contain_text("Reset 1 email(s)")
 
-    copy = EmailCopy.objects.get(name="password_reset")
+    copy = EmailCopy.objects.get(name="password_reset", language="en")
     edited = copy.history.get(subject="A subject nobody liked")
     page.goto(
         reverse("admin:auth_flow_emailcopy_simple_history", args=[copy.pk, edited.history_id])

@@ -9,6 +9,8 @@ from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from auth_flow.accounts.forms import AdminLoginForm
 from auth_flow.accounts.services import password_reset_request, request_meta
@@ -25,7 +27,7 @@ class CanonicalEmailMixin:
         # A form error, not the 500 the unique column would answer; staff may know who.
         if canonical and others.exists():
             raise ValidationError(
-                "An account with this email address already exists.", code="email_taken"
+                gettext("An account with this email address already exists."), code="email_taken"
             )
         return email
 
@@ -74,19 +76,29 @@ class AccountAdmin(UserAdmin):
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(
-            request, f"A link to choose a password was sent to {obj.email}.", messages.INFO
+            request,
+            gettext("A link to choose a password was sent to %(email)s.") % {"email": obj.email},
+            messages.INFO,
         )
         return super().response_add(request, obj, post_url_continue)
 
-    @admin.action(description="Send a password reset email")
+    @admin.action(description=_("Send a password reset email"))
     def password_reset_send(self, request: HttpRequest, queryset: QuerySet) -> None:
         meta = request_meta(request=request)
         users = queryset.exclude(email="")
         for user in users:
             password_reset_request(email=user.email, meta=meta)
+        count = len(users)
         self.message_user(
             request,
-            f"Queued a password reset email to {len(users)} account(s).",
+            ngettext(
+                # Translators: the English says "account(s)" for any count; use your
+                # language's plural forms.
+                "Queued a password reset email to %(count)d account(s).",
+                "Queued a password reset email to %(count)d account(s).",
+                count,
+            )
+            % {"count": count},
             messages.SUCCESS,
         )
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext
 
 from auth_flow.models import email_canonicalize
 from auth_flow.protection.devices import DEVICE_COOKIE, device_cookie_nonce
@@ -121,12 +122,12 @@ class UsernameOrEmailBackend(ModelBackend):
             return FailureCounter(
                 "login_device_failures",
                 nonce,
-                "Too many failed attempts to log in from this browser.",
+                gettext("Too many failed attempts to log in from this browser."),
             )
         return FailureCounter(
             "login_failures",
             login_identifier_key(identifier),
-            "Too many attempts to log in with this username or email address.",
+            gettext("Too many attempts to log in with this username or email address."),
         )
 
     def throttle(self, *, request, failures: FailureCounter) -> LoginThrottle | None:
@@ -139,7 +140,7 @@ class UsernameOrEmailBackend(ModelBackend):
             )
             if window.count > rate.count:
                 return LoginThrottle(
-                    "Too many attempts to log in from your network.", window.seconds_left
+                    gettext("Too many attempts to log in from your network."), window.seconds_left
                 )
         rate = Rate.parse(settings.RATE_LIMITS["login_failures"])
         window = rate_window_count(scope=failures.scope, key=failures.key, rate=rate)

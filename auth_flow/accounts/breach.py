@@ -14,12 +14,14 @@ import urllib.request
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_noop
 
 from auth_flow.protection.ratelimit import Rate, rate_window_count, rate_window_peek
 
 logger = logging.getLogger(__name__)
 
-MESSAGE = "This password appears in a known data breach; choose another."
+# Marked here, translated where it is said (the English stays a plain str to compare with).
+MESSAGE = gettext_noop("This password appears in a known data breach; choose another.")
 PREFIX_LENGTH = 5
 # A padded range is 800 to 1,000 lines of 40 bytes or so; anything much larger is not one.
 MAX_RANGE_BYTES = 1024 * 1024
@@ -148,7 +150,7 @@ class BreachedPasswordValidator:
             )
             return
         if count:
-            raise ValidationError(MESSAGE, code="password_breached")
+            raise ValidationError(gettext(MESSAGE), code="password_breached")
 
     def get_help_text(self) -> str:
-        return "Your password can't be one that appears in a known data breach."
+        return gettext("Your password can't be one that appears in a known data breach.")

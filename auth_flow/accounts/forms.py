@@ -8,6 +8,9 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.hashers import check_password
 from django.core.validators import MaxLengthValidator
 from django.urls import reverse_lazy
+from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from auth_flow.accounts.backends import LoginThrottle
 from auth_flow.accounts.services import password_reset_request, request_meta
@@ -60,9 +63,9 @@ class SignupForm(NewPasswordMixin, auth_forms.UserCreationForm):
     """Create an account with a username, an email address and a password."""
 
     email = forms.EmailField(
-        label="Email address",
+        label=_("Email address"),
         max_length=254,
-        help_text="Used to reset your password if you forget it.",
+        help_text=_("Used to reset your password if you forget it."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
@@ -71,9 +74,9 @@ class SignupForm(NewPasswordMixin, auth_forms.UserCreationForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Django's help says "@" is allowed, which log-in would read as an address.
-        self.fields[
-            "username"
-        ].help_text = "Up to 150 characters: letters, digits and . + - _ (no @)."
+        self.fields["username"].help_text = gettext(
+            "Up to 150 characters: letters, digits and . + - _ (no @)."
+        )
 
     class Meta(auth_forms.UserCreationForm.Meta):
         model = User
@@ -90,18 +93,21 @@ class SignupForm(NewPasswordMixin, auth_forms.UserCreationForm):
         # address to a person and the same one to a mail server; few mailboxes need them.
         if not local.isascii():
             raise forms.ValidationError(
-                "Use an address whose part before the @ has only ASCII letters, digits "
-                "and punctuation."
+                gettext(
+                    "Use an address whose part before the @ has only ASCII letters, digits "
+                    "and punctuation."
+                )
             )
         # Whether an account has it is never said here: see services.account_signup.
         return email
 
 
-USERNAME_TAKEN = "A user with that username already exists."
-USERNAME_TAKEN_SINCE = "Someone took this username since you signed up. Choose another."
+# Django's own message (and so its translations), as its sign-up form says it.
+USERNAME_TAKEN = User._meta.get_field("username").error_messages["unique"]
+USERNAME_TAKEN_SINCE = _("Someone took this username since you signed up. Choose another.")
 
 
-def username_check(*, username: str, taken_message: str = USERNAME_TAKEN) -> str:
+def username_check(*, username: str, taken_message: str | Promise = USERNAME_TAKEN) -> str:
     """Refuse a username log-in would read as an address, or one another account spells.
 
     Spelled alike means the same canonical form (NFKC + casefold, as addresses): "Alice"
@@ -111,7 +117,7 @@ def username_check(*, username: str, taken_message: str = USERNAME_TAKEN) -> str
     # Log-in reads an identifier with an @ as an email address first.
     if username and "@" in username:
         raise forms.ValidationError(
-            "Usernames can't contain @ (log in with your email address instead)."
+            gettext("Usernames can't contain @ (log in with your email address instead).")
         )
     if (
         username
@@ -132,16 +138,16 @@ class SignupConfirmForm(forms.Form):
     """
 
     username = forms.CharField(
-        label="Username",
+        label=_("Username"),
         max_length=150,
         validators=[User.username_validator],
-        help_text="The username you chose when you signed up, or another one.",
+        help_text=_("The username you chose when you signed up, or another one."),
         widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
     password = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
-        help_text="The password you chose when you signed up.",
+        help_text=_("The password you chose when you signed up."),
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
@@ -166,13 +172,13 @@ class SignupConfirmForm(forms.Form):
         self.throttle = guess_throttle(
             scope=self.failures_scope,
             key=str(self.pending.pk),
-            message="Too many wrong passwords for this link.",
+            message=gettext("Too many wrong passwords for this link."),
         )
         if self.throttle is not None:
             raise throttle_error(throttle=self.throttle)
         if not check_password(password, self.pending.password):
             raise forms.ValidationError(
-                "This is not the password chosen at sign-up.", code="password_incorrect"
+                gettext("This is not the password chosen at sign-up."), code="password_incorrect"
             )
         return password
 
@@ -194,10 +200,15 @@ def guess_throttle(*, scope: str, key: str, message: str) -> LoginThrottle | Non
 def throttle_error(*, throttle: LoginThrottle) -> forms.ValidationError:
     """Return the error that says why a limit refused, and when to try again."""
     minutes = throttle.minutes
+    message = ngettext(
+        # Translators: %(reason)s is a whole sentence saying which limit was reached,
+        # such as "Too many wrong passwords for this link."
+        "%(reason)s For your security, try again in %(minutes)s minute.",
+        "%(reason)s For your security, try again in %(minutes)s minutes.",
+        minutes,
+    )
     return forms.ValidationError(
-        f"{throttle.message} For your security, try again in {minutes} "
-        f"minute{'s' if minutes != 1 else ''}.",
-        code="throttled",
+        message, code="throttled", params={"reason": throttle.message, "minutes": minutes}
     )
 
 
@@ -218,7 +229,7 @@ class LoginForm(ThrottledLoginMixin, auth_forms.AuthenticationForm):
     # "Username or email"; the same words for unknown names and wrong passwords.
     error_messages = {
         **auth_forms.AuthenticationForm.error_messages,
-        "invalid_login": (
+        "invalid_login": _(
             "That username or email address and password don't match. Check both and "
             "try again, or reset your password."
         ),
@@ -227,7 +238,7 @@ class LoginForm(ThrottledLoginMixin, auth_forms.AuthenticationForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         username = self.fields["username"]
-        username.label = "Username or email"
+        username.label = gettext("Username or email")
         # Room for a full email address; the backend decides which one it was.
         username.max_length = 254
         username.widget.attrs["maxlength"] = 254
@@ -306,7 +317,7 @@ class PasswordChangeForm(NewPasswordMixin, CheckedSetPasswordMixin, auth_forms.P
         self.throttle = guess_throttle(
             scope=self.failures_scope,
             key=key,
-            message="Too many wrong passwords for this account.",
+            message=gettext("Too many wrong passwords for this account."),
         )
         if self.throttle is not None:
             # Refused before checking, so even the right password waits out the window.

@@ -3,13 +3,15 @@
 import ipaddress
 from typing import TypedDict
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from auth_flow.i18n import TIME_ZONE_FIELD, language_code_clean, time_zone_clean
 from auth_flow.mail import tasks
 from auth_flow.mail.placeholders import value_clean
 from auth_flow.models import PendingSignup, email_canonicalize
@@ -22,6 +24,10 @@ class RequestMeta(TypedDict):
     requested_at: str
     ip: str
     user_agent: str
+    # The page's language when the request was made (a code from LANGUAGES), and the
+    # time zone its browser reported (an IANA name, or ""): the emails' fallbacks.
+    language: str
+    time_zone: str
 
 
 def request_meta(*, request: HttpRequest) -> RequestMeta:
@@ -36,7 +42,17 @@ def request_meta(*, request: HttpRequest) -> RequestMeta:
         # Long enough to name a browser, short enough to keep junk out of the queue;
         # no control characters (PostgreSQL's JSON refuses NUL: a 500 without gunicorn).
         "user_agent": value_clean(request.headers.get("User-Agent", "")[:300]),
+        "language": language_code_clean(translation.get_language()) or settings.LANGUAGE_CODE,
+        "time_zone": time_zone_clean(_posted(request).get(TIME_ZONE_FIELD)),
     }
+
+
+def _posted(request: HttpRequest):
+    # A form's fields, or an API request's JSON object (DRF's request.data).
+    data = getattr(request, "data", None)
+    if data is None:
+        data = request.POST
+    return data if hasattr(data, "get") else {}
 
 
 def password_reset_request(*, email: str, meta: RequestMeta) -> None:

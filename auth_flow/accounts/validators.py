@@ -2,8 +2,12 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_noop, ngettext
 
-MESSAGE = "Your password can't contain the site's name, your username or your email address."
+# Marked here, translated where it is said (the English stays a plain str to compare with).
+MESSAGE = gettext_noop(
+    "Your password can't contain the site's name, your username or your email address."
+)
 
 
 class MaximumLengthValidator:
@@ -19,13 +23,22 @@ class MaximumLengthValidator:
     def validate(self, password: str, user=None) -> None:
         if len(password) > self.max_length:
             raise ValidationError(
-                "This password is too long. It must contain at most %(max_length)d characters.",
+                ngettext(
+                    "This password is too long. It must contain at most %(max_length)d character.",
+                    "This password is too long. It must contain at most %(max_length)d "
+                    "characters.",
+                    self.max_length,
+                ),
                 code="password_too_long",
                 params={"max_length": self.max_length},
             )
 
     def get_help_text(self) -> str:
-        return f"Your password can contain up to {self.max_length} characters."
+        return ngettext(
+            "Your password can contain up to %(max_length)d character.",
+            "Your password can contain up to %(max_length)d characters.",
+            self.max_length,
+        ) % {"max_length": self.max_length}
 
 
 class PersonalWordsValidator:
@@ -44,7 +57,7 @@ class PersonalWordsValidator:
             words |= {user.get_username() or "", email, email.partition("@")[0]}
         lowered = password.casefold()
         if any(len(word) >= self.min_length and word.casefold() in lowered for word in words):
-            raise ValidationError(MESSAGE, code="password_contains_personal_words")
+            raise ValidationError(gettext(MESSAGE), code="password_contains_personal_words")
 
     def get_help_text(self) -> str:
-        return MESSAGE
+        return gettext(MESSAGE)

@@ -14,6 +14,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timesince, timezone
 from django.utils.http import urlsafe_base64_decode
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
@@ -62,7 +64,7 @@ def token_cookie_path(*, url_name: str, uidb64: str) -> str | None:
 
 class HomeView(HtmxPartialMixin, TemplateView):
     template_name = "home.html"
-    extra_context = {"title": "Your account"}
+    extra_context = {"title": _("Your account")}
 
 
 class SignupView(RateLimitMixin, HtmxPartialMixin, FormView):
@@ -70,7 +72,7 @@ class SignupView(RateLimitMixin, HtmxPartialMixin, FormView):
     form_class = SignupForm
     template_name = "registration/signup.html"
     success_url = reverse_lazy("signup_done")
-    extra_context = {"title": "Create an account"}
+    extra_context = {"title": _("Create an account")}
 
     def form_valid(self, form):
         # The same answer whether or not the address has an account; nothing reserved.
@@ -85,7 +87,7 @@ class SignupView(RateLimitMixin, HtmxPartialMixin, FormView):
 
 class SignupDoneView(HtmxPartialMixin, TemplateView):
     template_name = "registration/signup_done.html"
-    extra_context = {"title": "Check your email"}
+    extra_context = {"title": _("Check your email")}
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(**signup_expiry(), **kwargs)
@@ -124,9 +126,15 @@ class EmailVerifyView(RateLimitMixin, HtmxPartialMixin, TemplateView):
 
     def page(self, *, form=None, status: int = HTTPStatus.OK):
         validlink = form is not None
-        title = "Confirm your email address" if validlink else "This link can't be used"
+        if validlink:
+            title = gettext("Confirm your email address")
+        else:
+            title = gettext("This link can't be used")
         context = self.get_context_data(
-            validlink=validlink, form=form, title=title, submit_label="Confirm my email address"
+            validlink=validlink,
+            form=form,
+            title=title,
+            submit_label=gettext("Confirm my email address"),
         )
         return self.render_to_response(context, status=status)
 
@@ -176,7 +184,9 @@ class EmailVerifyView(RateLimitMixin, HtmxPartialMixin, TemplateView):
             return self.spent(self.page())
         login(request, user, backend="auth_flow.accounts.backends.UsernameOrEmailBackend")
         messages.success(
-            request, f"Your email address is confirmed. Welcome, {user.get_username()}!"
+            request,
+            gettext("Your email address is confirmed. Welcome, %(username)s!")
+            % {"username": user.get_username()},
         )
         return self.spent(redirect("home"))
 
@@ -192,7 +202,8 @@ class LoginView(HtmxPartialMixin, auth_views.LoginView):
     form_class = LoginForm
     redirect_authenticated_user = True
     swap_on_success = False
-    extra_context = {"title": "Log in"}
+    # Translators: the title of the log-in page.
+    extra_context = {"title": pgettext_lazy("page title", "Log in")}
 
     def form_invalid(self, form):
         response = super().form_invalid(form)
@@ -205,7 +216,7 @@ class LoginView(HtmxPartialMixin, auth_views.LoginView):
 class LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         response = super().post(request, *args, **kwargs)
-        messages.info(request, "You are logged out.")
+        messages.info(request, gettext("You are logged out."))
         return response
 
 
@@ -223,8 +234,10 @@ class PasswordChangeView(RateLimitMixin, HtmxPartialMixin, auth_views.PasswordCh
             logout(self.request)
             messages.error(
                 self.request,
-                "Your password was changed elsewhere, so you have been logged out. Log in "
-                "with the new password, or reset it if that wasn't you.",
+                gettext(
+                    "Your password was changed elsewhere, so you have been logged out. Log in "
+                    "with the new password, or reset it if that wasn't you."
+                ),
             )
             return redirect(settings.LOGIN_URL)
         password_change_notify(user_id=form.user.pk, meta=request_meta(request=self.request))

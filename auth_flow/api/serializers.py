@@ -11,7 +11,9 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.forms import Form
 from django.utils.encoding import force_str
+from django.utils.functional import Promise
 from django.utils.http import urlsafe_base64_decode
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, serializers
 
 from auth_flow.accounts.forms import (
@@ -31,7 +33,7 @@ def form_run(*, form: Form, names: dict[str, str]) -> Form:
         if throttle := getattr(form, "throttle", None):
             # A limit refused it (too many wrong old passwords): 429 with Retry-After and
             # the page's words (DRF would append its own to `detail` if given the wait).
-            refused = exceptions.Throttled(detail=throttle_error(throttle=throttle).message)
+            refused = exceptions.Throttled(detail=throttle_error(throttle=throttle).messages[0])
             refused.wait = throttle.seconds
             raise refused
         errors: dict[str, list[str]] = {}
@@ -47,7 +49,7 @@ def first_given(data: dict, *names: str) -> str | None:
     return next((name for name in names if name in data), None)
 
 
-def password_field(help_text: str) -> serializers.CharField:
+def password_field(help_text: str | Promise) -> serializers.CharField:
     """Return an optional password field: which of the names is required is the client's."""
     return serializers.CharField(required=False, trim_whitespace=False, help_text=help_text)
 
@@ -55,10 +57,12 @@ def password_field(help_text: str) -> serializers.CharField:
 class NewPasswordSerializer(serializers.Serializer):
     """The new password, under each client's names (one of the first two is required)."""
 
-    new_password = password_field("The new password (djoser, DRPR-style clients).")
-    new_password1 = password_field("dj-rest-auth's name for new_password.")
-    new_password2 = password_field("dj-rest-auth's confirmation.")
-    re_new_password = password_field("djoser's confirmation.")
+    # Translators: API documentation; djoser, DRPR (django-rest-passwordreset) and
+    # dj-rest-auth are libraries, and new_password a field name: keep them as they are.
+    new_password = password_field(_("The new password (djoser, DRPR-style clients)."))
+    new_password1 = password_field(_("dj-rest-auth's name for new_password."))
+    new_password2 = password_field(_("dj-rest-auth's confirmation."))
+    re_new_password = password_field(_("djoser's confirmation."))
 
 
 class PasswordResetRequestSerializer(serializers.Serializer):
@@ -75,15 +79,17 @@ class ResetKeySerializer(serializers.Serializer):
     token = serializers.CharField(
         max_length=KEY_MAX_LENGTH,
         trim_whitespace=True,
-        help_text='The key from the email ("<uid>.<token>"), or the token part with `uid`.',
+        # Translators: API documentation; keep "<uid>.<token>" and `uid` as they are.
+        help_text=_('The key from the email ("<uid>.<token>"), or the token part with `uid`.'),
     )
     uid = serializers.CharField(
         max_length=KEY_MAX_LENGTH,
         required=False,
-        help_text="The uid part (djoser, dj-rest-auth), when `token` is the token part only.",
+        # Translators: API documentation; keep `token` as it is.
+        help_text=_("The uid part (djoser, dj-rest-auth), when `token` is the token part only."),
     )
 
-    invalid_message = "This password reset link is invalid, used or expired."
+    invalid_message = _("This password reset link is invalid, used or expired.")
 
     def user_from_key(self, attrs) -> object | None:
         """Return the account the key is for, if the key is valid now."""
@@ -108,7 +114,7 @@ class PasswordResetValidateSerializer(ResetKeySerializer):
 class PasswordResetConfirmSerializer(NewPasswordSerializer, ResetKeySerializer):
     """Set a new password from a reset key, in any of the clients' field names."""
 
-    password = password_field("DRPR's name for new_password.")
+    password = password_field(_("DRPR's name for new_password."))
 
     def validate(self, attrs):
         names = password_names(attrs)
@@ -128,8 +134,8 @@ class PasswordResetConfirmSerializer(NewPasswordSerializer, ResetKeySerializer):
 class PasswordChangeSerializer(NewPasswordSerializer):
     """Change the logged-in account's password, in any of the clients' field names."""
 
-    old_password = password_field("The account's current password.")
-    current_password = password_field("djoser's name for old_password.")
+    old_password = password_field(_("The account's current password."))
+    current_password = password_field(_("djoser's name for old_password."))
 
     def validate(self, attrs):
         names = password_names(attrs)
@@ -146,7 +152,9 @@ def password_names(attrs: dict) -> dict[str, str]:
     """Map the form's password fields to the names this client used; refuse none given."""
     new = first_given(attrs, "new_password", "new_password1", "password")
     if new is None:
-        raise serializers.ValidationError({"new_password": ["This field is required."]})
+        # DRF's own message, and so its translations.
+        required = serializers.Field.default_error_messages["required"]
+        raise serializers.ValidationError({"new_password": [required]})
     again = first_given(attrs, "new_password2", "re_new_password") or new
     return {"new_password1": new, "new_password2": again}
 

@@ -12,6 +12,8 @@ limits in the same counters as the pages.
 from http import HTTPStatus
 
 from django.contrib.auth import update_session_auth_hash
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.authentication import SessionAuthentication
@@ -32,9 +34,11 @@ from auth_flow.api.serializers import (
 )
 from auth_flow.protection.ratelimit import client_ip_key, rate_limit_over
 
-RESET_SENT = "If an account uses this address, we have emailed it a link to choose a new password."
-RESET_DONE = "Your password has been set. You can log in with it now."
-CHANGE_DONE = "Your password has been changed."
+RESET_SENT = _(
+    "If an account uses this address, we have emailed it a link to choose a new password."
+)
+RESET_DONE = _("Your password has been set. You can log in with it now.")
+CHANGE_DONE = _("Your password has been changed.")
 
 
 class ScopeThrottle(BaseThrottle):
@@ -67,17 +71,20 @@ class PasswordApiView(APIView):
         return self.serializer
 
 
-STATUS_OK = OpenApiResponse(StatusSerializer, description="Done.")
-INVALID = OpenApiResponse(description="Field errors, keyed by the field names sent.")
+# The API's documentation (the schema, and Swagger UI), in the language asked for.
+STATUS_OK = OpenApiResponse(StatusSerializer, description=pgettext_lazy("API response", "Done."))
+INVALID = OpenApiResponse(description=_("Field errors, keyed by the field names sent."))
 THROTTLED = OpenApiResponse(
-    DetailSerializer, description="Over the rate limit; `Retry-After` says when to try again."
+    DetailSerializer,
+    # Translators: API documentation; Retry-After is an HTTP header: keep it as it is.
+    description=_("Over the rate limit; `Retry-After` says when to try again."),
 )
-BAD_KEY = OpenApiResponse(DetailSerializer, description="The key is invalid, used or expired.")
+BAD_KEY = OpenApiResponse(DetailSerializer, description=_("The key is invalid, used or expired."))
 
 
 @extend_schema(
-    summary="Email a password reset link",
-    description=(
+    summary=_("Email a password reset link"),
+    description=_(
         "Always the same answer for any valid address, with or without an account: the "
         "request only queues the email."
     ),
@@ -90,11 +97,11 @@ class PasswordResetRequestApi(PasswordApiView):
 
     def post(self, request):
         self.serializer_valid(request).validated_data["form"].save(request=request._request)
-        return Response({"status": "OK", "detail": RESET_SENT})
+        return Response({"status": "OK", "detail": str(RESET_SENT)})
 
 
 @extend_schema(
-    summary="Check a password reset key",
+    summary=_("Check a password reset key"),
     request=PasswordResetValidateSerializer,
     responses={200: STATUS_OK, 400: INVALID, 404: BAD_KEY, 429: THROTTLED},
 )
@@ -105,13 +112,17 @@ class PasswordResetValidateApi(PasswordApiView):
     def post(self, request):
         serializer = self.serializer_valid(request)
         if serializer.user_from_key(serializer.validated_data) is None:
-            return Response({"detail": serializer.invalid_message}, status=HTTPStatus.NOT_FOUND)
+            return Response(
+                {"detail": str(serializer.invalid_message)}, status=HTTPStatus.NOT_FOUND
+            )
         return Response({"status": "OK"})
 
 
 @extend_schema(
-    summary="Set a new password with a reset key",
-    description=(
+    summary=_("Set a new password with a reset key"),
+    description=_(
+        # Translators: API documentation; keep the field names, the JSON and DRPR,
+        # dj-rest-auth and djoser (libraries) as they are.
         "Works once. Ends the account's sessions and emails the owner; does not log in. "
         "Accepts `new_password`, `password` (DRPR), `new_password1` + `new_password2` "
         "(dj-rest-auth) or `new_password` + `re_new_password` (djoser). A bad key is 400 "
@@ -142,18 +153,21 @@ class PasswordResetConfirmApi(PasswordApiView):
         # The owner proved the address is theirs: strangers' guesses no longer lock it.
         login_failures_clear(user=form.user)
         password_change_notify(user_id=form.user.pk, meta=request_meta(request=request))
-        return Response({"status": "OK", "detail": RESET_DONE})
+        return Response({"status": "OK", "detail": str(RESET_DONE)})
 
     @staticmethod
     def bad_key(serializer) -> Response:
+        message = str(serializer.invalid_message)
         if serializer.drpr_shape:
-            return Response({"detail": serializer.invalid_message}, status=HTTPStatus.NOT_FOUND)
-        return Response({"token": [serializer.invalid_message]}, status=HTTPStatus.BAD_REQUEST)
+            return Response({"detail": message}, status=HTTPStatus.NOT_FOUND)
+        return Response({"token": [message]}, status=HTTPStatus.BAD_REQUEST)
 
 
 @extend_schema(
-    summary="Change the logged-in account's password",
-    description=(
+    summary=_("Change the logged-in account's password"),
+    description=_(
+        # Translators: API documentation; keep X-CSRFToken (an HTTP header), the field
+        # names and djoser (a library) as they are.
         "Session authentication with CSRF (an `X-CSRFToken` header). Keeps this session, "
         "ends the account's others, emails the owner. Accepts `old_password` or "
         "`current_password` (djoser), and `new_password` or `new_password1`, with an "
@@ -161,9 +175,11 @@ class PasswordResetConfirmApi(PasswordApiView):
     ),
     request=PasswordChangeSerializer,
     responses={
-        200: OpenApiResponse(DetailSerializer, description="Changed."),
+        200: OpenApiResponse(
+            DetailSerializer, description=pgettext_lazy("API response", "Changed.")
+        ),
         400: INVALID,
-        403: OpenApiResponse(DetailSerializer, description="Not logged in, or no CSRF token."),
+        403: OpenApiResponse(DetailSerializer, description=_("Not logged in, or no CSRF token.")),
         429: THROTTLED,
     },
 )
@@ -179,10 +195,14 @@ class PasswordChangeApi(PasswordApiView):
             form.save()
         except PasswordChangedElsewhere:
             return Response(
-                {"non_field_errors": ["Your password was changed elsewhere; log in again."]},
+                {
+                    "non_field_errors": [
+                        gettext("Your password was changed elsewhere; log in again.")
+                    ]
+                },
                 status=HTTPStatus.BAD_REQUEST,
             )
         # This session gets the new hash and stays; the account's others end.
         update_session_auth_hash(request._request, form.user)
         password_change_notify(user_id=form.user.pk, meta=request_meta(request=request))
-        return Response({"detail": CHANGE_DONE})
+        return Response({"detail": str(CHANGE_DONE)})

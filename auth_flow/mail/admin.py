@@ -15,16 +15,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.csp import CSP
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
 from django.utils.text import Truncator
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
+from auth_flow.i18n import language_is_rtl, language_name
 from auth_flow.mail import emails, tasks
 from auth_flow.models import EmailCopy, UndeliverableAddress
 from auth_flow.protection.ratelimit import Rate, rate_window_count
@@ -47,7 +51,7 @@ class UndeliverableAddressAdmin(admin.ModelAdmin):
         "last_seen",
     ]
 
-    @admin.display(description="Why (the provider's words)", ordering="description")
+    @admin.display(description=_("Why (the provider's words)"), ordering="description")
     def why(self, obj: UndeliverableAddress) -> str:
         return Truncator(obj.description).chars(80) if obj.description else "—"
 
@@ -71,14 +75,19 @@ class EmailCopyForm(forms.ModelForm):
     class Meta:
         model = EmailCopy
         fields = ["subject", "body", "button"]
+        # dir="auto": Arabic copy is typed and shown right to left, English left to right.
         widgets = {
-            "subject": forms.TextInput(attrs={"class": "vLargeTextField", "autocomplete": "off"}),
-            "body": forms.Textarea(attrs={"rows": 18, "class": "vLargeTextField"}),
-            "button": forms.TextInput(attrs={"autocomplete": "off"}),
+            "subject": forms.TextInput(
+                attrs={"class": "vLargeTextField", "autocomplete": "off", "dir": "auto"}
+            ),
+            "body": forms.Textarea(attrs={"rows": 18, "class": "vLargeTextField", "dir": "auto"}),
+            "button": forms.TextInput(attrs={"autocomplete": "off", "dir": "auto"}),
         }
         help_texts = {
-            "body": "Plain text. Leave a blank line between paragraphs; put [button] on its "
-            "own line where the button goes.",
+            "body": _(
+                "Plain text. Leave a blank line between paragraphs; put [button] on its "
+                "own line where the button goes."
+            ),
         }
 
     def __init__(self, *args, **kwargs):
@@ -102,12 +111,19 @@ class EmailCopyForm(forms.ModelForm):
             # seen this, deliberately replaces the other text (which History keeps).
             self.data = self.data.copy()
             self.data[self.add_prefix("loaded_version")] = current
-            raise ValidationError(
-                f"{who or 'Someone'} saved a newer version of this email"
-                f"{' at ' + when if when else ''} while you were editing, so nothing was "
-                "saved. Your text is still below. Compare it with theirs under History, "
-                "then save again to replace theirs."
-            )
+            if who and when:
+                message = gettext(
+                    "%(who)s saved a newer version of this email at %(when)s while you were "
+                    "editing, so nothing was saved. Your text is still below. Compare it "
+                    "with theirs under History, then save again to replace theirs."
+                ) % {"who": who, "when": when}
+            else:
+                message = gettext(
+                    "Someone saved a newer version of this email while you were editing, so "
+                    "nothing was saved. Your text is still below. Compare it with theirs "
+                    "under History, then save again to replace theirs."
+                )
+            raise ValidationError(message)
         return cleaned
 
     def _normalized(self, field: str) -> str:
@@ -144,15 +160,25 @@ def copy_test_send_refusal(*, request: HttpRequest) -> str:
     if window.count <= rate.count:
         return ""
     wait = max(1, -(-window.seconds_left // 60))  # rounded up
+    period = max(1, rate.seconds // 60)
+    allowed = ngettext(
+        "You have sent the most test emails allowed: %(count)s in %(period)s minute.",
+        "You have sent the most test emails allowed: %(count)s in %(period)s minutes.",
+        period,
+    ) % {"count": rate.count, "period": period}
+    retry = ngettext(
+        "This one was not sent; try again in %(wait)s minute. "
+        "Meanwhile the preview shows every change.",
+        "This one was not sent; try again in %(wait)s minutes. "
+        "Meanwhile the preview shows every change.",
+        wait,
+    ) % {"wait": wait}
+    return f"{allowed} {retry}"
 
-    def minutes(n: int) -> str:
-        return f"{n} minute{'s' if n != 1 else ''}"
 
-    return (
-        f"You have sent the most test emails allowed: {rate.count} in "
-        f"{minutes(max(1, rate.seconds // 60))}. This one was not sent; try again in "
-        f"{minutes(wait)}. Meanwhile the preview shows every change."
-    )
+def _language_position(copy: EmailCopy) -> int:
+    codes = [code for code, _name in settings.LANGUAGES]
+    return codes.index(copy.language) if copy.language in codes else len(codes)
 
 
 def preview_session_key(*, pk: int) -> str:
@@ -170,11 +196,41 @@ def copy_diff(*, old: str, new: str) -> list[tuple[str, str]]:
     return lines
 
 
+def copy_state(*, copy: EmailCopy, changed_at=None) -> str:
+    """Say in a few words which words a language's email goes out in."""
+    if copy.edited:
+        if changed_at:
+            return gettext("Own copy, edited on %(date)s") % {
+                "date": date_format(timezone.localtime(changed_at), "j M Y")
+            }
+        return gettext("Own copy")
+    kind = copy.kind
+    if kind and kind.shipped(language=copy.language):
+        return gettext("Uses the shipped %(language)s default") % {
+            "language": language_name(copy.language)
+        }
+    return gettext("Uses %(language)s copy") % {"language": language_name(settings.LANGUAGE_CODE)}
+
+
+class LanguageFilter(admin.SimpleListFilter):
+    """Filter the copy by language, named in the reader's language."""
+
+    title = _("language")
+    parameter_name = "language"
+
+    def lookups(self, request, model_admin):
+        return [(code, language_name(code)) for code, _name in settings.LANGUAGES]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(language=self.value()) if self.value() else queryset
+
+
 @admin.register(EmailCopy)
 class EmailCopyAdmin(SimpleHistoryAdmin):
     form = EmailCopyForm
-    list_display = ["title", "when_sent", "subject", "last_changed"]
+    list_display = ["title", "language_shown", "state", "when_sent", "subject", "last_changed"]
     list_display_links = ["title"]
+    list_filter = [LanguageFilter]
     actions = ["reset_to_default"]
     change_form_template = "admin/auth_flow/emailcopy/change_form.html"
     object_history_form_template = "admin/auth_flow/emailcopy/object_history_form.html"
@@ -207,20 +263,69 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         fields.append("loaded_version")  # hidden
         return [(None, {"fields": fields, "description": kind.description if kind else ""})]
 
-    @admin.display(description="Email", ordering="name")
+    @admin.display(description=_("Email"), ordering="name")
     def title(self, obj: EmailCopy) -> str:
-        return str(obj)
+        return str(obj.kind.title) if obj.kind else obj.name
 
-    @admin.display(description="When it is sent")
+    @admin.display(description=_("Language"), ordering="language")
+    def language_shown(self, obj: EmailCopy) -> str:
+        return obj.language_name
+
+    @admin.display(description=_("Words sent"))
+    def state(self, obj: EmailCopy) -> str:
+        return copy_state(copy=obj, changed_at=obj.last_changed_at)
+
+    @admin.display(description=_("When it is sent"))
     def when_sent(self, obj: EmailCopy) -> str:
-        return obj.kind.description if obj.kind else "No longer sent (not declared in code)."
+        return (
+            obj.kind.description if obj.kind else gettext("No longer sent (not declared in code).")
+        )
 
-    @admin.display(description="Last changed", ordering="last_changed_at")
+    @admin.display(description=_("Last changed"), ordering="last_changed_at")
     def last_changed(self, obj: EmailCopy) -> str:
         if not obj.last_changed_at:
-            return "Never: the shipped default"
-        when = obj.last_changed_at.strftime("%-d %b %Y, %H:%M")
-        return f"{when} by {obj.last_changed_by or 'someone no longer here'}"
+            return gettext("Never: the shipped default")
+        when = date_format(timezone.localtime(obj.last_changed_at), "j M Y, H:i")
+        if obj.last_changed_by:
+            return gettext("%(when)s by %(who)s") % {"when": when, "who": obj.last_changed_by}
+        return gettext("%(when)s by someone no longer here") % {"when": when}
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        copy = self.get_object(request, unquote(object_id))
+        if copy is not None and copy.kind is not None:
+            extra_context = {**(extra_context or {}), **self._editor_context(request, copy)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _editor_context(self, request: HttpRequest, copy: EmailCopy) -> dict:
+        # Every language of this email, with the words it goes out in, so an editor sees
+        # at a glance that English was edited while German still has the shipped words.
+        siblings = self.get_queryset(request).filter(name=copy.name)
+        languages = [
+            {
+                "name": sibling.language_name,
+                "state": copy_state(copy=sibling, changed_at=sibling.last_changed_at),
+                "url": reverse("admin:auth_flow_emailcopy_change", args=[sibling.pk]),
+                "current": sibling.pk == copy.pk,
+            }
+            for sibling in sorted(siblings, key=_language_position)
+        ]
+        # The samples as this language's email shows them ("in 1 Stunde").
+        with translation.override(copy.language):
+            placeholders = [
+                {
+                    "written": p.written,
+                    "description": str(p.description),
+                    "sample": p.sample_value(),
+                }
+                for p in copy.kind.placeholders
+            ]
+        return {
+            "copy_languages": languages,
+            "copy_placeholders": placeholders,
+            "copy_language": copy.language,
+            "copy_language_name": copy.language_name,
+            "copy_direction": "rtl" if language_is_rtl(code=copy.language) else "ltr",
+        }
 
     def save_model(self, request, obj, form, change) -> None:
         loaded = form.cleaned_data["loaded_version"]
@@ -230,6 +335,7 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         if not claimed:
             raise EditConflict
         obj.version = loaded + 1
+        obj.edited = True  # from now on this language's email uses these words
         super().save_model(request, obj, form, change)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -242,7 +348,7 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
 
     # A change of the copy like any save: staff who may only view it cannot run it.
     @admin.action(
-        description="Reset the selected emails to their shipped default",
+        description=_("Reset the selected emails to their shipped default"),
         permissions=["change"],
     )
     def reset_to_default(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -250,11 +356,9 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         for copy in queryset:
             if copy.kind is None:
                 continue
-            copy.subject, copy.body, copy.button = (
-                copy.kind.subject,
-                copy.kind.body,
-                copy.kind.button,
-            )
+            shipped = copy.kind.shipped(language=copy.language) or copy.kind.shipped_default()
+            copy.subject, copy.body, copy.button = shipped.subject, shipped.body, shipped.button
+            copy.edited = False  # follows the shipped words again as translations change
             # A new version like any save, so the reset itself can be undone; an editor
             # who loaded the copy before the reset is told, not overwritten silently.
             copy.version = F("version") + 1
@@ -263,8 +367,14 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
             reset += 1
         self.message_user(
             request,
-            f"Reset {reset} email(s) to the shipped default. Their history keeps the "
-            "previous copy.",
+            ngettext(
+                "Reset %(count)s email to its shipped default. Its history keeps the "
+                "previous copy.",
+                "Reset %(count)s emails to their shipped default. Their history keeps the "
+                "previous copy.",
+                reset,
+            )
+            % {"count": reset},
             messages.SUCCESS,
         )
 
@@ -292,7 +402,7 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
     def _editable(self, request: HttpRequest, object_id: str) -> EmailCopy:
         copy = self.get_object(request, unquote(object_id))
         if copy is None or copy.kind is None:
-            raise Http404("No such email.")
+            raise Http404(gettext("No such email."))
         if not self.has_change_permission(request, copy):
             raise PermissionDenied
         return copy
@@ -314,14 +424,16 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         context = {"form": form, "copy": copy, "stale": bool(loaded and loaded != copy.version)}
         if form.is_valid():
             kind = copy.kind
-            rendered = emails.copy_render(
-                kind=kind,
-                subject=copy.subject,
-                body=copy.body,
-                button=copy.button,
-                values=kind.samples(),
-                action_url=settings.SITE_URL + reverse("home"),
-            )
+            # In the copy's language: its layout, direction and sample values.
+            with translation.override(copy.language):
+                rendered = emails.copy_render(
+                    kind=kind,
+                    subject=copy.subject,
+                    body=copy.body,
+                    button=copy.button,
+                    values=kind.samples(),
+                    action_url=settings.SITE_URL + reverse("home"),
+                )
             request.session[preview_session_key(pk=copy.pk)] = rendered.html
             version = hashlib.sha256(rendered.html.encode()).hexdigest()[:16]
             context |= {
@@ -338,7 +450,7 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         copy = self._editable(request, object_id)
         html = request.session.get(preview_session_key(pk=copy.pk))
         if html is None:
-            raise Http404("No preview yet.")
+            raise Http404(gettext("No preview yet."))
         return HttpResponse(html)
 
     @method_decorator(require_POST)
@@ -349,10 +461,10 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         context = {"form": form, "copy": copy, "to": request.user.email}
         status = HTTPStatus.OK
         if not request.user.email:
-            context["problem"] = "Your account has no email address to send a test to."
+            context["problem"] = gettext("Your account has no email address to send a test to.")
             status = HTTPStatus.UNPROCESSABLE_CONTENT
         elif not form.is_valid():
-            context["problem"] = "Fix the errors in the copy before sending a test."
+            context["problem"] = gettext("Fix the errors in the copy before sending a test.")
             status = HTTPStatus.UNPROCESSABLE_CONTENT
         elif refusal := copy_test_send_refusal(request=request):
             context["problem"] = refusal
@@ -364,6 +476,7 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
                 body=copy.body,
                 button=copy.button,
                 to=request.user.email,
+                language=copy.language,
             )
         return TemplateResponse(
             request, "admin/auth_flow/emailcopy/send_test.html", context, status=status

@@ -13,11 +13,12 @@ import dataclasses
 import logging
 import smtplib
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
@@ -26,22 +27,32 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateformat import format as date_format
 from django.utils.encoding import force_bytes
+from django.utils.html import escape
 from django.utils.http import urlsafe_base64_encode
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timeuntil
+from django.utils.translation import gettext, pgettext
 
 from auth_flow.accounts.tokens import signup_confirm_token
-from auth_flow.mail.catalog import EMAIL_KINDS, EmailKind
-from auth_flow.mail.placeholders import BUTTON, text_fill
+from auth_flow.i18n import LINK_PARAMETER, language_code_clean, time_zone_clean
+from auth_flow.mail.catalog import EMAIL_KINDS, EmailKind, ShippedCopy
+from auth_flow.mail.placeholders import BUTTON, text_fill, value_clean
 from auth_flow.models import EmailCopy, PendingSignup, UndeliverableAddress, email_canonicalize
 
 logger = logging.getLogger(__name__)
 
 EMAIL_NAMES = tuple(EMAIL_KINDS)
-DATE_FORMAT = r"j F Y \a\t H:i T"
 TEST_SUBJECT_PREFIX = "[Test] "
+# Around each filled-in value: Unicode's first-strong isolate and its end, so a Latin
+# username in Arabic copy (or the reverse) cannot reorder the words around it. They
+# become <bdi> in the HTML part; the text part keeps them for right-to-left languages.
+ISOLATE_START, ISOLATE_END = "\u2068", "\u2069"
+RIGHT_TO_LEFT_MARK = "\u200f"
+
+Values = Mapping[str, str] | Callable[[], Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -49,10 +60,28 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+    language: str = ""
 
 
-def _paragraphs(text: str) -> list[dict[str, str]]:
-    return [{"text": p.strip()} for p in text.split("\n\n") if p.strip()]
+def _isolated(values: Mapping[str, str]) -> dict[str, str]:
+    return {
+        name: f"{ISOLATE_START}{value_clean(value)}{ISOLATE_END}" for name, value in values.items()
+    }
+
+
+def _html(text: str) -> str:
+    # Copy and values are escaped text; only the isolates and line breaks become markup.
+    html = escape(text).replace("\n", "<br>\n")
+    return mark_safe(  # noqa: S308 (escaped above; only our own isolates become tags)
+        html.replace(ISOLATE_START, "<bdi>").replace(ISOLATE_END, "</bdi>")
+    )
+
+
+def _plain(text: str, *, rtl: bool) -> str:
+    if rtl:
+        # A paragraph that opens with a value (a Latin name) still reads right to left.
+        return RIGHT_TO_LEFT_MARK + text
+    return text.replace(ISOLATE_START, "").replace(ISOLATE_END, "")
 
 
 def copy_render(
@@ -64,60 +93,118 @@ def copy_render(
     values: Mapping[str, str],
     action_url: str,
 ) -> RenderedEmail:
-    """Render a piece of copy for an email, refusing copy that does not validate."""
+    """Render a piece of copy in the active language, refusing copy that does not validate."""
     problems = kind.problems(subject=subject, body=body, button=button)
     if problems:
         raise ValidationError(problems)
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    rtl = translation.get_language_bidi()
     values = {"site_name": settings.SITE_NAME, **values}
-    body = text_fill(text=body.replace("\r\n", "\n"), values=values)
-    before, _, after = body.partition(BUTTON)
-    blocks = _paragraphs(before)
+    filled = text_fill(text=body.replace("\r\n", "\n"), values=_isolated(values))
+    before, _, after = filled.partition(BUTTON)
+    blocks = [{"text": p} for p in _paragraphs(before)]
     if kind.has_button:
-        blocks.append({"button": text_fill(text=button, values=values).strip()})
-    blocks += _paragraphs(after)
+        blocks.append({"button": text_fill(text=button, values=_isolated(values)).strip()})
+    blocks += [{"text": p} for p in _paragraphs(after)]
+    for block in blocks:
+        for key in ("text", "button"):
+            if key in block:
+                block[f"{key}_html"] = _html(block[key])
+                block[key] = _plain(block[key], rtl=rtl)
+    # Placeholder values may come from a request; a subject stays one line.
+    subject = " ".join(text_fill(text=subject, values=values).split())
     layout = {
-        # Placeholder values may come from a request; a subject stays one line.
-        "subject": " ".join(text_fill(text=subject, values=values).split()),
+        "subject": (RIGHT_TO_LEFT_MARK + subject) if rtl else subject,
         "blocks": blocks,
         "action_url": action_url,
-        "site_url": settings.SITE_URL,
+        "site_url": link_in_language(url=settings.SITE_URL + "/", language=language),
+        "site_url_shown": settings.SITE_URL,
         "site_name": settings.SITE_NAME,
+        "language": language,
+        "direction": "rtl" if rtl else "ltr",
+        "start": "right" if rtl else "left",
+        "rtl_mark": RIGHT_TO_LEFT_MARK if rtl else "",
     }
     return RenderedEmail(
         subject=layout["subject"],
         text=render_to_string("emails/layout.txt", layout),
         html=render_to_string("emails/layout.html", layout),
+        language=language,
     )
 
 
-def email_render(*, name: str, values: Mapping[str, str], action_url: str = "") -> RenderedEmail:
-    """Render one email from its stored copy, or from the shipped copy if that fails."""
-    kind = EMAIL_KINDS[name]
+def _paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in text.split("\n\n") if p.strip()]
 
-    def render(copy) -> RenderedEmail:
-        return copy_render(
-            kind=kind,
-            subject=copy.subject,
-            body=copy.body,
-            button=copy.button,
-            values=values,
-            action_url=action_url,
+
+def link_in_language(*, url: str, language: str) -> str:
+    """Make a link to this site open its page in a language (see auth_flow.i18n)."""
+    if not url.startswith(settings.SITE_URL + "/"):
+        return url  # a frontend's link: its own business
+    parts = urlsplit(url)
+    query = urlencode([*parse_qsl(parts.query), (LINK_PARAMETER, language)])
+    return urlunsplit(parts._replace(query=query))
+
+
+def copy_candidates(*, kind: EmailKind, language: str) -> list[tuple[object, str]]:
+    """List the copy an email may use in a language, best first, each with its language.
+
+    The language's own copy (saved by marketing), its shipped default, then the default
+    language's own copy and shipped default: a language added later without
+    translations gets the default language's words, and its layout and values follow.
+    """
+    rows = {
+        row.language: row
+        for row in EmailCopy.objects.filter(
+            name=kind.name, language__in={language, settings.LANGUAGE_CODE}, edited=True
         )
+    }
+    candidates = []
+    for code in dict.fromkeys([language, settings.LANGUAGE_CODE]):
+        if code in rows:
+            candidates.append((rows[code], code))
+        if shipped := kind.shipped(language=code):
+            candidates.append((shipped, code))
+    shipped = kind.shipped_default()
+    candidates.append((shipped, shipped.language))
+    return candidates
 
-    stored = EmailCopy.objects.filter(name=name).first()
-    if stored is not None:
+
+def email_render(
+    *, name: str, values: Values, action_url: str = "", language: str = ""
+) -> RenderedEmail:
+    """Render one email in a language, from the best copy that renders (see copy_candidates)."""
+    kind = EMAIL_KINDS[name]
+    language = language_code_clean(language) or settings.LANGUAGE_CODE
+    candidates = copy_candidates(kind=kind, language=language)
+    for position, (copy, code) in enumerate(candidates):
         try:
-            return render(stored)
+            with translation.override(code):
+                filled = values() if callable(values) else values
+                return copy_render(
+                    kind=kind,
+                    subject=copy.subject,
+                    body=copy.body,
+                    button=copy.button,
+                    values=filled,
+                    action_url=link_in_language(url=action_url, language=code),
+                )
         except Exception as error:
+            if position == len(candidates) - 1:
+                raise
             # A live email never breaks: a row written by hand or a bug in the copy
             # path must not cost a person their reset link. Only the class is logged.
+            following, following_code = candidates[position + 1]
             logger.error(
-                "The stored copy of the %s email could not be rendered (%s); "
-                "sending the shipped default instead.",
+                "The %s copy of the %s email could not be rendered (%s); "
+                "sending the %s %s instead.",
+                code,
                 name,
                 type(error).__name__,
+                following_code,
+                "shipped default" if isinstance(following, ShippedCopy) else "edited copy",
             )
-    return render(kind)
+    raise AssertionError("unreachable: the last candidate raises")
 
 
 def rendered_send(*, rendered: RenderedEmail, to: str, name: str) -> None:
@@ -180,31 +267,45 @@ def message_deliver(*, message: EmailMultiAlternatives) -> None:
         raise
 
 
-def email_send(*, name: str, to: str, values: Mapping[str, str], action_url: str = "") -> None:
-    """Render one email and hand it to the configured mailer."""
-    rendered = email_render(name=name, values=values, action_url=action_url)
+def email_send(
+    *, name: str, to: str, values: Values, action_url: str = "", language: str = ""
+) -> None:
+    """Render one email in the recipient's language and hand it to the configured mailer."""
+    rendered = email_render(name=name, values=values, action_url=action_url, language=language)
     rendered_send(rendered=rendered, to=to, name=name)
 
 
-def copy_test_send(*, name: str, subject: str, body: str, button: str, to: str) -> None:
+def copy_test_send(
+    *, name: str, subject: str, body: str, button: str, to: str, language: str = ""
+) -> None:
     """Send unsaved copy to a staff member, with sample values and a harmless link."""
     kind = EMAIL_KINDS[name]
-    rendered = copy_render(
-        kind=kind,
-        subject=subject,
-        body=body,
-        button=button,
-        values=kind.samples(),
-        # The home page: a test never carries a real token, whoever it is sent to.
-        action_url=settings.SITE_URL + reverse("home"),
-    )
+    with translation.override(language_code_clean(language) or settings.LANGUAGE_CODE):
+        rendered = copy_render(
+            kind=kind,
+            subject=subject,
+            body=body,
+            button=button,
+            values=kind.samples(),
+            # The home page: a test never carries a real token, whoever it is sent to.
+            action_url=settings.SITE_URL + reverse("home"),
+        )
     rendered = dataclasses.replace(rendered, subject=TEST_SUBJECT_PREFIX + rendered.subject)
     rendered_send(rendered=rendered, to=to, name=f"test of {name}")
 
 
-def datetime_show(value: datetime) -> str:
-    """Write a moment the way the emails show it to a person."""
-    return date_format(timezone.localtime(value), DATE_FORMAT)
+def datetime_show(value: datetime, *, zone: str) -> str:
+    """Write a moment the way the emails show it, in the active language and a time zone.
+
+    `zone` is an IANA name, or "" for UTC; the email always says which zone it uses.
+    """
+    zone = time_zone_clean(zone)
+    moment = timezone.localtime(value, ZoneInfo(zone) if zone else UTC)
+    # Translators: the date and time in emails, in Django's date format syntax
+    # (https://docs.djangoproject.com/en/stable/ref/templates/builtins/#date); letters
+    # meant as text are escaped with a backslash. The time zone's name follows it.
+    written = date_format(moment, pgettext("date and time in emails", r"j F Y \a\t H:i"))
+    return f"{written} {zone or 'UTC'}"
 
 
 BROWSERS = [
@@ -235,49 +336,68 @@ def user_agent_describe(*, user_agent: str) -> str:
     browser = next((name for mark, name in BROWSERS if mark in user_agent), None)
     system = next((name for mark, name in SYSTEMS if mark in user_agent), None)
     if browser and system:
-        return f"{browser} on {system}"
+        # Translators: a browser and the system it runs on, such as "Firefox on Linux".
+        return gettext("%(browser)s on %(system)s") % {"browser": browser, "system": system}
     if browser:
         return browser
     if system:
-        return f"a browser on {system}"
-    return "an unknown browser"
+        return gettext("a browser on %(system)s") % {"system": system}
+    return gettext("an unknown browser")
 
 
-def request_context(*, meta: dict[str, Any]) -> dict[str, Any]:
-    """Turn stored request metadata into what the copy shows a person."""
+def request_context(*, meta: dict[str, Any], zone: str = "") -> dict[str, Any]:
+    """Turn stored request metadata into what the copy shows a person, in the active language."""
     try:
         requested_at = datetime.fromisoformat(meta.get("requested_at", ""))
-    except ValueError:
+    except (TypeError, ValueError):
         requested_at = timezone.now()
     return {
-        "requested_at": datetime_show(requested_at),
-        "ip": meta.get("ip") or "unknown",
+        "requested_at": datetime_show(requested_at, zone=zone),
+        "ip": meta.get("ip") or gettext("unknown"),
         "browser": user_agent_describe(user_agent=meta.get("user_agent", "")),
     }
 
 
-def link_expiry(*, expires_at: datetime, now: datetime | None = None) -> dict[str, str]:
-    """Say how long a link stays valid, and until when."""
+def link_expiry(
+    *, expires_at: datetime, zone: str = "", now: datetime | None = None
+) -> dict[str, str]:
+    """Say how long a link stays valid, and until when, in the active language."""
     return {
         "expires_in": timeuntil(expires_at, now or timezone.now()),
         # One way of writing a moment in every email (as requested_at is written).
-        "expires_at": datetime_show(expires_at),
+        "expires_at": datetime_show(expires_at, zone=zone),
     }
 
 
-def password_reset_expiry() -> dict[str, str]:
+def password_reset_expiry(*, zone: str = "") -> dict[str, str]:
     """Say how long a reset link made now stays valid, and until when."""
     now = timezone.now()
     return link_expiry(
-        expires_at=now + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT), now=now
+        expires_at=now + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT), zone=zone, now=now
     )
 
 
-def signup_expiry() -> dict[str, str]:
+def signup_expiry(*, zone: str = "") -> dict[str, str]:
     """Say how long a sign-up link made now stays valid, and until when."""
     now = timezone.now()
     return link_expiry(
-        expires_at=now + timedelta(seconds=settings.SIGNUP_CONFIRM_TIMEOUT), now=now
+        expires_at=now + timedelta(seconds=settings.SIGNUP_CONFIRM_TIMEOUT), zone=zone, now=now
+    )
+
+
+def recipient_language(*, meta: dict[str, Any], user=None) -> str:
+    """Choose an email's language: the account's saved one, the request's, or the default."""
+    return (
+        language_code_clean(getattr(user, "language", ""))
+        or language_code_clean(meta.get("language"))
+        or settings.LANGUAGE_CODE
+    )
+
+
+def recipient_zone(*, meta: dict[str, Any], user=None) -> str:
+    """Choose an email's time zone: the request's, the account's, or "" for UTC."""
+    return time_zone_clean(meta.get("time_zone")) or time_zone_clean(
+        getattr(user, "time_zone", "")
     )
 
 
@@ -300,13 +420,16 @@ class _ResetMailer(auth_forms.PasswordResetForm):
         to_email,
         html_email_template_name=None,
     ):
+        user, meta = context["user"], self.meta
+        zone = recipient_zone(meta=meta, user=user)
         email_send(
             name="password_reset",
             to=to_email,
-            values={
-                "username": context["user"].get_username(),
-                **password_reset_expiry(),
-                **self.extra_context,
+            language=recipient_language(meta=meta, user=user),
+            values=lambda: {
+                "username": user.get_username(),
+                **password_reset_expiry(zone=zone),
+                **request_context(meta=meta, zone=zone),
             },
             action_url=password_reset_link(uid=context["uid"], token=context["token"]),
         )
@@ -332,15 +455,17 @@ def password_reset_emails_send(*, email: str, meta: dict[str, Any]) -> None:
         logger.warning("Password reset skipped: the queued address is not valid.")
         return
     email = mailer.cleaned_data["email"]
-    mailer.extra_context = request_context(meta=meta)
+    mailer.meta = meta
     # One look-up: Django's save() asks get_users() again, and gets these.
     users = list(mailer.get_users(email))
     if not users:
         if settings.PASSWORD_RESET_NOTIFY_UNKNOWN:
+            zone = recipient_zone(meta=meta)
             email_send(
                 name="password_reset_unknown",
                 to=email,
-                values={"email": email, **mailer.extra_context},
+                language=recipient_language(meta=meta),
+                values=lambda: {"email": email, **request_context(meta=meta, zone=zone)},
             )
         return
     mailer.get_users = lambda email: iter(users)
@@ -355,10 +480,15 @@ def password_changed_email_send(*, user_id: int, meta: dict[str, Any]) -> None:
     user = get_user_model()._default_manager.filter(pk=user_id, is_active=True).first()
     if user is None or not user.email:
         return
+    zone = recipient_zone(meta=meta, user=user)
     email_send(
         name="password_changed",
         to=user.email,
-        values={"username": user.get_username(), **request_context(meta=meta)},
+        language=recipient_language(meta=meta, user=user),
+        values=lambda: {
+            "username": user.get_username(),
+            **request_context(meta=meta, zone=zone),
+        },
         action_url=settings.SITE_URL + reverse("password_reset"),
     )
 
@@ -379,10 +509,15 @@ def signup_email_send(*, pending_id: int, meta: dict[str, Any]) -> None:
         email_verification_send(pending=pending, meta=meta)
         return
     if owner.is_active:
+        zone = recipient_zone(meta=meta, user=owner)
         email_send(
             name="signup_existing",
             to=owner.email,
-            values={"username": owner.get_username(), **request_context(meta=meta)},
+            language=recipient_language(meta=meta, user=owner),
+            values=lambda: {
+                "username": owner.get_username(),
+                **request_context(meta=meta, zone=zone),
+            },
             action_url=settings.SITE_URL + reverse("password_reset"),
         )
     # A deactivated account hears nothing: staff turned it off, and a sign-up must not
@@ -400,9 +535,14 @@ def email_verification_send(*, pending: PendingSignup, meta: dict[str, Any]) -> 
             "token": signup_confirm_token.make_token(pending),
         },
     )
+    zone = recipient_zone(meta=meta)
     email_send(
         name="email_verification",
         to=pending.email,
-        values={**link_expiry(expires_at=pending.expires_at), **request_context(meta=meta)},
+        language=recipient_language(meta=meta),
+        values=lambda: {
+            **link_expiry(expires_at=pending.expires_at, zone=zone),
+            **request_context(meta=meta, zone=zone),
+        },
         action_url=settings.SITE_URL + path,
     )

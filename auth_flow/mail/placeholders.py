@@ -10,9 +10,11 @@ in a single pass (a value that itself looks like `{{ x }}` stays as typed).
 import ipaddress
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from django.utils.translation import gettext, ngettext
 
 # A placeholder as written: `{{`, optional spaces, a bare name, optional spaces, `}}`.
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -90,7 +92,12 @@ class Placeholder:
 
     name: str
     description: str
-    sample: str
+    # The value itself, or a function that writes it in the active language.
+    sample: "str | Callable[[], str]"
+
+    def sample_value(self) -> str:
+        """Return the sample, in the active language."""
+        return str(self.sample() if callable(self.sample) else self.sample)
 
     @property
     def written(self) -> str:
@@ -106,27 +113,36 @@ def _shown(text: str, *, limit: int = 40) -> str:
 def text_problems(*, text: str, allowed: Iterable[str]) -> list[str]:
     """List what makes a piece of copy unsafe or unreadable as plain text with placeholders."""
     allowed = tuple(allowed)
-    listed = ", ".join(f"{{{{ {name} }}}}" for name in allowed) or "none"
+    # Translators: said when an email allows no placeholders at all.
+    listed = ", ".join(f"{{{{ {name} }}}}" for name in allowed) or gettext("none")
     problems = []
     if "{%" in text or "%}" in text:
         problems.append(
-            "Remove “{%”: copy is plain text, template tags are not allowed. "
-            "Use only {{ name }} placeholders."
+            gettext(
+                "Remove “{%”: copy is plain text, template tags are not allowed. "
+                "Use only {{ name }} placeholders."
+            )
         )
     if "{#" in text or "#}" in text:
-        problems.append("Remove “{#”: copy is plain text, template comments are not allowed.")
+        problems.append(
+            gettext("Remove “{#”: copy is plain text, template comments are not allowed.")
+        )
     for match in BRACED.finditer(text):
         placeholder = PLACEHOLDER.fullmatch(match.group(0))
         if placeholder is None or placeholder.group(1) not in allowed:
             problems.append(
-                f"“{_shown(match.group(0))}” is not one of this email's placeholders. "
-                f"Allowed: {listed}."
+                gettext(
+                    "“%(written)s” is not one of this email's placeholders. Allowed: %(allowed)s."
+                )
+                % {"written": _shown(match.group(0)), "allowed": listed}
             )
     rest = BRACED.sub("", text)
     if "{{" in rest or "}}" in rest:
-        problems.append("Unmatched “{{” or “}}”: every placeholder is written {{ name }}.")
+        problems.append(
+            gettext("Unmatched “{{” or “}}”: every placeholder is written {{ name }}.")
+        )
     if CONTROL.search(text):
-        problems.append("Remove the invisible control characters.")
+        problems.append(gettext("Remove the invisible control characters."))
     problems += invisible_problems(text=text)
     problems += link_problems(text=INVISIBLE.sub("", text))
     problems += phone_problems(text=INVISIBLE.sub("", text))
@@ -161,9 +177,16 @@ def invisible_problems(*, text: str) -> list[str]:
         seen.add(char)
         word = INVISIBLE.sub("", _word_at(text, at, at + 1))
         problems.append(
-            f"Remove the invisible character U+{ord(char):04X} "
-            f"({unicodedata.name(char, 'format character').lower()}) in “{_shown(word)}”: "
-            "it changes how the text reads without showing itself."
+            # Translators: %(name)s is the character's Unicode name, in English.
+            gettext(
+                "Remove the invisible character U+%(code)s (%(name)s) in “%(word)s”: "
+                "it changes how the text reads without showing itself."
+            )
+            % {
+                "code": f"{ord(char):04X}",
+                "name": unicodedata.name(char, "format character").lower(),
+                "word": _shown(word),
+            }
         )
     return problems
 
@@ -187,12 +210,24 @@ def link_problems(*, text: str) -> list[str]:
     if not found:
         return []
     quoted = sorted({_word_at(text, *span) for span in found}, key=text.find)
-    more = f" (and {len(quoted) - 1} more)" if len(quoted) > 1 else ""
-    return [
-        f"Remove “{_shown(quoted[0])}”{more}: email programs turn anything that looks like "
-        "a web or email address into a link, so copy may not contain one. The email's "
-        "button is its only link."
-    ]
+    values = {"first": _shown(quoted[0]), "more": len(quoted) - 1}
+    if len(quoted) == 1:
+        message = gettext(
+            "Remove “%(first)s”: email programs turn anything that looks like a web or "
+            "email address into a link, so copy may not contain one. The email's button "
+            "is its only link."
+        )
+    else:
+        message = ngettext(
+            "Remove “%(first)s” (and %(more)s more): email programs turn anything that "
+            "looks like a web or email address into a link, so copy may not contain one. "
+            "The email's button is its only link.",
+            "Remove “%(first)s” (and %(more)s more): email programs turn anything that "
+            "looks like a web or email address into a link, so copy may not contain one. "
+            "The email's button is its only link.",
+            values["more"],
+        )
+    return [message % values]
 
 
 def phone_problems(*, text: str) -> list[str]:
@@ -204,24 +239,80 @@ def phone_problems(*, text: str) -> list[str]:
     ]
     if not found:
         return []
-    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-    return [
-        f"Remove “{_shown(found[0])}”{more}: phones turn a phone number into a link that "
-        "calls it, so copy may not contain one. The email's button is its only link."
-    ]
+    values = {"first": _shown(found[0]), "more": len(found) - 1}
+    if len(found) == 1:
+        message = gettext(
+            "Remove “%(first)s”: phones turn a phone number into a link that calls it, so "
+            "copy may not contain one. The email's button is its only link."
+        )
+    else:
+        message = ngettext(
+            "Remove “%(first)s” (and %(more)s more): phones turn a phone number into a "
+            "link that calls it, so copy may not contain one. The email's button is its "
+            "only link.",
+            "Remove “%(first)s” (and %(more)s more): phones turn a phone number into a "
+            "link that calls it, so copy may not contain one. The email's button is its "
+            "only link.",
+            values["more"],
+        )
+    return [message % values]
+
+
+def _empty(field: str) -> str:
+    return {
+        "subject": gettext("The subject is empty."),
+        "body": gettext("The body is empty."),
+        "button": gettext("The button label is empty."),
+    }[field]
+
+
+def _too_long(field: str, *, length: int, limit: int) -> str:
+    values = {"length": length, "limit": limit}
+    if field == "subject":
+        return (
+            ngettext(
+                "The subject has %(length)s character; keep it to %(limit)s.",
+                "The subject has %(length)s characters; keep it to %(limit)s.",
+                length,
+            )
+            % values
+        )
+    if field == "body":
+        return (
+            ngettext(
+                "The body has %(length)s character; keep it to %(limit)s.",
+                "The body has %(length)s characters; keep it to %(limit)s.",
+                length,
+            )
+            % values
+        )
+    return (
+        ngettext(
+            "The button label has %(length)s character; keep it to %(limit)s.",
+            "The button label has %(length)s characters; keep it to %(limit)s.",
+            length,
+        )
+        % values
+    )
+
+
+def _not_one_line(field: str) -> str:
+    if field == "subject":
+        return gettext("The subject must be one line.")
+    return gettext("The button label must be one line.")
 
 
 def field_problems(
-    *, label: str, text: str, limit: int, one_line: bool, allowed: Iterable[str]
+    *, field: str, text: str, limit: int, one_line: bool, allowed: Iterable[str]
 ) -> list[str]:
     """List what is wrong with one field of copy: emptiness, length, lines, syntax."""
     problems = []
     if not text.strip():
-        problems.append(f"The {label} is empty.")
+        problems.append(_empty(field))
     if len(text) > limit:
-        problems.append(f"The {label} has {len(text)} characters; keep it to {limit}.")
+        problems.append(_too_long(field, length=len(text), limit=limit))
     if one_line and ("\n" in text or "\r" in text):
-        problems.append(f"The {label} must be one line.")
+        problems.append(_not_one_line(field))
     return problems + text_problems(text=text, allowed=allowed)
 
 
@@ -232,23 +323,24 @@ def copy_problems(
     allowed = tuple(allowed)
     problems = {
         "subject": field_problems(
-            label="subject", text=subject, limit=SUBJECT_MAX_LENGTH, one_line=True, allowed=allowed
+            field="subject", text=subject, limit=SUBJECT_MAX_LENGTH, one_line=True, allowed=allowed
         ),
         "body": field_problems(
-            label="body", text=body, limit=BODY_MAX_LENGTH, one_line=False, allowed=allowed
+            field="body", text=body, limit=BODY_MAX_LENGTH, one_line=False, allowed=allowed
         ),
         "button": [],
     }
     count = body.count(BUTTON)
     if has_button and count != 1:
         problems["body"].append(
-            f"Put {BUTTON} exactly once where the button goes (found {count})."
+            gettext("Put [button] exactly once where the button goes (found %(count)s).")
+            % {"count": count}
         )
     if not has_button and count:
-        problems["body"].append(f"This email has no button: remove {BUTTON}.")
+        problems["body"].append(gettext("This email has no button: remove [button]."))
     if has_button:
         problems["button"] = field_problems(
-            label="button label",
+            field="button",
             text=button,
             limit=BUTTON_MAX_LENGTH,
             one_line=True,

@@ -139,10 +139,24 @@ def signup_email_send(*, pending_id: int, meta: dict, attempt: int = 1) -> str:
 
 @task
 def copy_test_send(
-    *, name: str, subject: str, body: str, button: str, to: str, attempt: int = 1
+    *,
+    name: str,
+    subject: str,
+    body: str,
+    button: str,
+    to: str,
+    language: str = "",
+    attempt: int = 1,
 ) -> str:
-    """Send unsaved email copy to the staff member who asked for a test."""
-    kwargs = {"name": name, "subject": subject, "body": body, "button": button, "to": to}
+    """Send unsaved email copy, in its language, to the staff member who asked for a test."""
+    kwargs = {
+        "name": name,
+        "subject": subject,
+        "body": body,
+        "button": button,
+        "to": to,
+        "language": language,
+    }
     return send_with_retry(
         task_=copy_test_send,
         attempt=attempt,

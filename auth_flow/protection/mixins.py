@@ -3,6 +3,7 @@
 from http import HTTPStatus
 
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
 
 from auth_flow.protection.ratelimit import client_ip_key, rate_limit_over
 
@@ -22,7 +23,10 @@ class RateLimitMixin:
             response = TemplateResponse(
                 request,
                 self.template_for("429.html"),
-                {"title": "Too many attempts", "minutes": max(1, -(-window.seconds_left // 60))},
+                {
+                    "title": gettext("Too many attempts"),
+                    "minutes": max(1, -(-window.seconds_left // 60)),
+                },
                 status=HTTPStatus.TOO_MANY_REQUESTS,
             )
             response["Retry-After"] = str(window.seconds_left)

@@ -40,7 +40,7 @@ def test_every_email_renders_with_its_sample_values(db, name):
 
     for placeholder in kind.placeholders:
         if f"{{{{ {placeholder.name} }}}}" in kind.body:
-            assert placeholder.sample in rendered.text
+            assert placeholder.sample_value() in rendered.text
     assert "{{" not in rendered.text + rendered.html + rendered.subject
     assert (ACTION_URL in rendered.text) is kind.has_button
 
@@ -67,7 +67,8 @@ def test_no_text_becomes_a_link_except_the_layouts_button():
     )
 
     links = re.findall(r'<a href="([^"]+)"', rendered.html)
-    assert links == [ACTION_URL, ACTION_URL, "http://127.0.0.1:8000"]  # button, fallback, footer
+    # Button, fallback, footer (which opens the site in the email's language).
+    assert links == [ACTION_URL, ACTION_URL, "http://127.0.0.1:8000/?lang=en"]
 
 
 @pytest.mark.parametrize(
@@ -102,10 +103,11 @@ def test_button_marker_may_sit_inside_a_paragraph():
 
 
 def test_the_worker_sends_the_edited_copy(client, user, mailoutbox):
-    EmailCopy.objects.filter(name="password_reset").update(
+    EmailCopy.objects.filter(name="password_reset", language="en").update(
         subject="Your {{ site_name }} reset link, {{ username }}",
         body="Hi {{ username }}! A brand new paragraph from marketing.\n\n[button]",
         button="Pick a password",
+        edited=True,
     )
 
     client.post(reverse("password_reset"), {"email": user.email})
@@ -131,7 +133,7 @@ def test_the_worker_sends_the_edited_copy(client, user, mailoutbox):
 )
 def test_a_broken_row_falls_back_to_the_shipped_copy(client, user, mailoutbox, caplog, broken):
     # Written around the admin's validation, as a bad hand-made row or a bug would be.
-    EmailCopy.objects.filter(name="password_reset").update(**broken)
+    EmailCopy.objects.filter(name="password_reset", language="en").update(**broken, edited=True)
 
     with caplog.at_level(logging.ERROR):
         client.post(reverse("password_reset"), {"email": user.email})
@@ -156,26 +158,38 @@ def test_a_missing_row_sends_the_shipped_copy(client, user, mailoutbox):
     assert mailoutbox[0].subject == "Reset your Passage password"
 
 
-def test_copy_moves_between_environments_by_natural_key(db, tmp_path):
-    EmailCopy.objects.filter(name="password_changed").update(subject="Moved {{ username }}")
+def test_copy_moves_between_environments_by_natural_key(db, tmp_path, settings):
+    EmailCopy.objects.filter(name="password_changed", language="de").update(
+        subject="Verschoben {{ username }}", edited=True
+    )
     out = StringIO()
     call_command(
         "dumpdata", "auth_flow.EmailCopy", natural_primary=True, format="json", stdout=out
     )
     dumped = json.loads(out.getvalue())
     assert all("pk" not in row for row in dumped)
-    assert {row["fields"]["name"] for row in dumped} == set(EMAIL_KINDS)
+    languages = [code for code, _ in settings.LANGUAGES]
+    assert sorted((row["fields"]["name"], row["fields"]["language"]) for row in dumped) == sorted(
+        (name, code) for name in EMAIL_KINDS for code in languages
+    )
 
     # Another environment: the same emails, other primary keys, the old copy.
     EmailCopy.objects.all().delete()
     for kind in reversed(EMAIL_KINDS.values()):
-        EmailCopy.objects.create(name=kind.name, subject=kind.subject, body=kind.body)
+        for code in reversed(languages):
+            EmailCopy.objects.create(
+                name=kind.name, language=code, subject=kind.subject, body=kind.body
+            )
     fixture = tmp_path / "copy.json"
     fixture.write_text(json.dumps(dumped))
     call_command("loaddata", str(fixture), verbosity=0)
 
-    assert EmailCopy.objects.count() == len(EMAIL_KINDS)
-    assert EmailCopy.objects.get(name="password_changed").subject == "Moved {{ username }}"
+    assert EmailCopy.objects.count() == len(EMAIL_KINDS) * len(languages)
+    moved = EmailCopy.objects.get(name="password_changed", language="de")
+    assert (moved.subject, moved.edited) == ("Verschoben {{ username }}", True)
+    assert EmailCopy.objects.get(name="password_changed", language="en").subject == (
+        EMAIL_KINDS["password_changed"].subject
+    )
 
 
 def test_the_real_worker_process_sends_the_edited_copy(client, user, settings, transactional_db):
@@ -183,9 +197,10 @@ def test_the_real_worker_process_sends_the_edited_copy(client, user, settings, t
     from auth_flow.tests.test_tasks import wait_for, worker_process
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    EmailCopy.objects.filter(name="password_reset").update(
+    EmailCopy.objects.filter(name="password_reset", language="en").update(
         subject="Edited: reset for {{ username }}",
         body="A paragraph marketing wrote, & <kept> as text.\n\n[button]",
+        edited=True,
     )
     sink = SmtpSink().start()
     worker = worker_process(smtp_port=sink.port)
@@ -231,10 +246,10 @@ def test_the_check_names_stored_copy_the_rules_now_refuse(db):
     from auth_flow.checks import check_email_copy
 
     assert check_email_copy(None) == []
-    EmailCopy.objects.filter(name="password_reset").update(
-        body="Hello,\n\n[button]\n\nWrite to support@passage-help.com."
+    EmailCopy.objects.filter(name="password_reset", language="ja").update(
+        body="こんにちは\n\n[button]\n\nsupport@passage-help.com までご連絡ください。"
     )
 
     (warning,) = check_email_copy(None)
     assert warning.id == "auth_flow.W002"
-    assert "'password_reset'" in warning.msg
+    assert "Japanese copy of the 'password_reset' email" in warning.msg

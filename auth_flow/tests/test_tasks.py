@@ -67,7 +67,13 @@ def test_the_request_only_queues_the_address_and_metadata(client, queue, user, m
     assert task.status == TaskResultStatus.READY
     assert set(task.args_kwargs["kwargs"]) == {"email", "meta"}
     assert task.args_kwargs["kwargs"]["email"] == user.email
-    assert set(task.args_kwargs["kwargs"]["meta"]) == {"requested_at", "ip", "user_agent"}
+    assert set(task.args_kwargs["kwargs"]["meta"]) == {
+        "requested_at",
+        "ip",
+        "user_agent",
+        "language",
+        "time_zone",
+    }
     assert mailoutbox == []
 
     run_worker()

@@ -7,6 +7,50 @@
 
   const RULES_DELAY = "400ms"; // the pause in typing before the rules are checked
 
+  // This page's words, from the server in its language (base.html), read afresh after
+  // each swap of the body so a language switch changes them too.
+  function t(key) {
+    const script = document.getElementById("script-strings");
+    try {
+      return JSON.parse(script.textContent)[key] || key;
+    } catch (error) {
+      return key;
+    }
+  }
+
+  // A swap of the body may bring another language: <html lang dir> and the stylesheet
+  // (Bootstrap's right-to-left build for Arabic) follow it, as a full load would.
+  function languageFollow() {
+    const page = document.getElementById("page-language");
+    if (!page) return;
+    const root = document.documentElement;
+    if (page.dataset.lang && root.lang !== page.dataset.lang) root.lang = page.dataset.lang;
+    const dir = page.dataset.dir === "rtl" ? "rtl" : "ltr";
+    if (root.dir !== dir) root.dir = dir;
+    const css = document.getElementById("bootstrap-css");
+    const href = css && css.dataset[dir];
+    if (href && css.getAttribute("href") !== href) css.setAttribute("href", href);
+  }
+
+  // The browser's time zone goes with each form, so an email's times can be written in
+  // it (the server checks it against its list of zones and otherwise writes UTC).
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== "post") return;
+    let zone = "";
+    try {
+      zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (error) {
+      return;
+    }
+    if (!zone || form.elements.namedItem("time_zone")) return;
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = "time_zone";
+    input.value = zone;
+    form.appendChild(input);
+  }, true);
+
   function announce(text) {
     const region = document.getElementById("announcer");
     if (!region) return;
@@ -32,7 +76,7 @@
         || main.querySelector("input[type='password']")
         || main.querySelector("input:not([type='hidden']), select, textarea");
       (field || heading).focus();
-      announce("The form has errors. " + (error ? error.textContent.trim() : ""));
+      announce(t("formErrors") + " " + (error ? error.textContent.trim() : ""));
     } else if (heading) {
       heading.focus();
       const status = main.querySelector("[role='status'], [role='alert']");
@@ -51,17 +95,21 @@
 
   document.addEventListener("htmx:afterSettle", function (event) {
     const target = event.detail.target;
+    if (target === document.body) languageFollow();
     if (target === document.getElementById("main") || target === document.body) pageSettled();
   });
 
   // Back and Forward: htmx fetched the page and swapped it in.
-  document.addEventListener("htmx:historyRestore", pageSettled);
+  document.addEventListener("htmx:historyRestore", function () {
+    languageFollow();
+    pageSettled();
+  });
 
   document.addEventListener("htmx:responseError", function (event) {
     const status = event.detail.xhr.status;
     const message = status === 403
-      ? "Your session has changed. Reload the page and try again."
-      : "Something went wrong (" + status + "). Please try again.";
+      ? t("sessionChanged")
+      : t("requestFailed").replace("%(status)s", String(status));
     announce(message);
     const main = document.getElementById("main");
     if (!main) return;
@@ -77,7 +125,7 @@
   });
 
   document.addEventListener("htmx:sendError", function () {
-    announce("The request could not be sent. Check your connection and try again.");
+    announce(t("notSent"));
   });
 
   // What was typed stays ------------------------------------------------------------
@@ -126,10 +174,9 @@
     toggle.className = "btn btn-outline-secondary password-toggle";
     toggle.setAttribute("aria-pressed", "false");
     toggle.setAttribute("aria-controls", id);
-    const hidden = document.createElement("span");
-    hidden.className = "visually-hidden";
-    hidden.textContent = " password";
-    toggle.append("Show", hidden);
+    // Its name is "Show password" in the page's language; only "Show" is seen.
+    toggle.setAttribute("aria-label", t("showPassword"));
+    toggle.textContent = t("show");
     toggle.addEventListener("click", function () {
       const show = input.type === "password";
       input.type = show ? "text" : "password";
