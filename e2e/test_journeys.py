@@ -194,7 +194,7 @@ def test_submit_button_shows_progress_while_the_request_is_in_flight(page: Page,
     button.click()
     expect(button).to_be_disabled()
     expect(button.locator(".htmx-indicator")).to_be_visible()
-    expect(page.locator("form")).to_have_attribute("aria-busy", "true")
+    expect(page.get_by_role("main").locator("form")).to_have_attribute("aria-busy", "true")
     assert held[0].request.headers["hx-request"] == "true"
     held[0].continue_()
 

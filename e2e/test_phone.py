@@ -36,6 +36,9 @@ LAYOUT_PROBLEMS = """() => {
   return problems;
 }""".replace("MIN", str(MIN_TARGET_PX))
 
+# The language menu's summary: its name for screen readers, then the code it shows.
+LANGUAGE_MENU = "Language: EnglishEN"
+
 
 @pytest.fixture
 def phone(playwright: Playwright, new_context, javascript: bool) -> Page:
@@ -154,7 +157,7 @@ def test_the_header_fits_a_narrow_phone(new_context, javascript, live_server, wi
     page.goto("/")
     expect(page.get_by_role("navigation").get_by_role("link", name="Sign up")).to_be_visible()
     items = assert_header_fits(page, width, "logged out")
-    assert [item["item"] for item in items] == ["Passage", "Log in", "Sign up"]
+    assert [item["item"] for item in items] == ["Passage", "Log in", "Sign up", LANGUAGE_MENU]
 
     log_in_as(context, User.objects.create_user("alexandra", "a@example.com"), live_server.url)
     page.goto("/")
@@ -165,6 +168,7 @@ def test_the_header_fits_a_narrow_phone(new_context, javascript, live_server, wi
         "alexandra",
         "Change password",
         "Log out",
+        LANGUAGE_MENU,
     ]
     assert not items[1]["cut"], "a name this short is shown whole"
 

@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import Case, F, OuterRef, QuerySet, Subquery, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -176,11 +176,6 @@ def copy_test_send_refusal(*, request: HttpRequest) -> str:
     return f"{allowed} {retry}"
 
 
-def _language_position(copy: EmailCopy) -> int:
-    codes = [code for code, _name in settings.LANGUAGES]
-    return codes.index(copy.language) if copy.language in codes else len(codes)
-
-
 def preview_session_key(*, pk: int) -> str:
     return f"email_copy_preview:{pk}"
 
@@ -248,13 +243,24 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         latest = EmailCopy.history.filter(id=OuterRef("pk"), history_type="~").order_by(
             "-history_date"
         )
+        # Each email's languages in the order of LANGUAGES, the default language first.
+        codes = [
+            settings.LANGUAGE_CODE,
+            *(c for c, _n in settings.LANGUAGES if c != settings.LANGUAGE_CODE),
+        ]
+        position = Case(
+            *(When(language=code, then=Value(index)) for index, code in enumerate(codes)),
+            default=Value(len(codes)),
+        )
         return (
             super()
             .get_queryset(request)
             .annotate(
                 last_changed_by=Subquery(latest.values("history_user__username")[:1]),
                 last_changed_at=Subquery(latest.values("history_date")[:1]),
+                language_position=position,
             )
+            .order_by("name", "language_position")
         )
 
     def get_fieldsets(self, request, obj=None):
@@ -307,7 +313,7 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
                 "url": reverse("admin:auth_flow_emailcopy_change", args=[sibling.pk]),
                 "current": sibling.pk == copy.pk,
             }
-            for sibling in sorted(siblings, key=_language_position)
+            for sibling in siblings
         ]
         # The samples as this language's email shows them ("in 1 Stunde").
         with translation.override(copy.language):

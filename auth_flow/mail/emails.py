@@ -39,7 +39,7 @@ from django.utils.translation import gettext, pgettext
 from auth_flow.accounts.tokens import signup_confirm_token
 from auth_flow.i18n import LINK_PARAMETER, language_code_clean, time_zone_clean
 from auth_flow.mail.catalog import EMAIL_KINDS, EmailKind, ShippedCopy
-from auth_flow.mail.placeholders import BUTTON, text_fill, value_clean
+from auth_flow.mail.placeholders import BUTTON, text_fill
 from auth_flow.models import EmailCopy, PendingSignup, UndeliverableAddress, email_canonicalize
 
 logger = logging.getLogger(__name__)
@@ -61,12 +61,6 @@ class RenderedEmail:
     text: str
     html: str
     language: str = ""
-
-
-def _isolated(values: Mapping[str, str]) -> dict[str, str]:
-    return {
-        name: f"{ISOLATE_START}{value_clean(value)}{ISOLATE_END}" for name, value in values.items()
-    }
 
 
 def _html(text: str) -> str:
@@ -100,11 +94,11 @@ def copy_render(
     language = translation.get_language() or settings.LANGUAGE_CODE
     rtl = translation.get_language_bidi()
     values = {"site_name": settings.SITE_NAME, **values}
-    filled = text_fill(text=body.replace("\r\n", "\n"), values=_isolated(values))
+    filled = text_fill(text=body.replace("\r\n", "\n"), values=values, isolate=True)
     before, _, after = filled.partition(BUTTON)
     blocks = [{"text": p} for p in _paragraphs(before)]
     if kind.has_button:
-        blocks.append({"button": text_fill(text=button, values=_isolated(values)).strip()})
+        blocks.append({"button": text_fill(text=button, values=values, isolate=True).strip()})
     blocks += [{"text": p} for p in _paragraphs(after)]
     for block in blocks:
         for key in ("text", "button"):

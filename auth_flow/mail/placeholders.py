@@ -354,12 +354,17 @@ def value_clean(value: object) -> str:
     return INVISIBLE.sub("", CONTROL.sub("", str(value)))
 
 
-def text_fill(*, text: str, values: Mapping[str, str]) -> str:
-    """Replace each `{{ name }}` with its value, in one pass; refuse an undeclared name."""
+def text_fill(*, text: str, values: Mapping[str, str], isolate: bool = False) -> str:
+    """Replace each `{{ name }}` with its value, in one pass; refuse an undeclared name.
+
+    With `isolate`, each value is wrapped in Unicode's first-strong isolate (U+2068 …
+    U+2069), so a Latin name or an address inside Arabic text keeps its place.
+    """
 
     def substitute(match: re.Match) -> str:
         # A KeyError here is a bug or a row that skipped validation; the caller falls
         # back to the shipped copy rather than send `{{ name }}` to a customer.
-        return value_clean(values[match.group(1)])
+        value = value_clean(values[match.group(1)])
+        return f"\u2068{value}\u2069" if isolate else value
 
     return PLACEHOLDER.sub(substitute, text)

@@ -36,6 +36,17 @@ def _test_settings(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _english_between_tests():
+    # A request activates its language in this thread and nothing switches it back (a
+    # server's next request activates its own); each test starts from the default.
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.activate("en")
+
+
+@pytest.fixture(autouse=True)
 def _rate_limit_memory(monkeypatch):
     # The counters kept while Redis is down, and the back-off, start empty too.
     from auth_flow.protection import ratelimit

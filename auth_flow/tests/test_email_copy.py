@@ -28,9 +28,18 @@ def render(*, body: str, values: dict | None = None, subject: str = "Reset {{ us
     )
 
 
-def test_a_fresh_database_has_each_email_with_its_shipped_copy(db):
-    stored = {c.name: (c.subject, c.body, c.button) for c in EmailCopy.objects.all()}
-    assert stored == {k.name: (k.subject, k.body, k.button) for k in EMAIL_KINDS.values()}
+def test_a_fresh_database_has_each_email_with_its_shipped_copy_per_language(db, settings):
+    stored = {
+        (c.name, c.language): (c.subject, c.body, c.button, c.edited)
+        for c in EmailCopy.objects.all()
+    }
+    expected = {}
+    for kind in EMAIL_KINDS.values():
+        for code, _name in settings.LANGUAGES:
+            shipped = kind.shipped(language=code)
+            expected[kind.name, code] = (shipped.subject, shipped.body, shipped.button, False)
+    assert stored == expected
+    assert stored["password_reset", "de"][0] != stored["password_reset", "en"][0]
 
 
 @pytest.mark.parametrize("name", list(EMAIL_KINDS))
@@ -52,7 +61,7 @@ def test_markup_in_the_copy_shows_as_text_in_the_html_part():
     )
 
     assert "<img" not in rendered.html
-    assert "&lt;img src=&quot;/track?203.0.113.7&quot;&gt;" in rendered.html
+    assert "&lt;img src=&quot;/track?<bdi>203.0.113.7</bdi>&quot;&gt;" in rendered.html
     assert 'href="/login' not in rendered.html
     assert "&lt;a href=&quot;/login&quot;&gt;" in rendered.html
     # The text part is plain text: what was typed, as typed.
