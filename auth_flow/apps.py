@@ -27,6 +27,54 @@ def email_copy_defaults_ensure(*, using: str = "default", **kwargs) -> None:
             copy, created = rows.get_or_create(name=kind.name, language=language, defaults=words)
             if not created and not copy.edited:
                 rows.filter(pk=copy.pk).exclude(**words).update(**words)
+    copy_first_versions_ensure(using=using)
+
+
+def copy_first_versions_ensure(*, using: str) -> None:
+    """Make the shipped default version 1 of each row that has no such version yet.
+
+    Rows written by the early migrations have no history at all, and the first edit
+    must be undoable from History like any other.
+    """
+    from datetime import timedelta
+
+    from django.db.models import Min
+    from django.utils import timezone
+
+    from auth_flow.models import CopyPublication, EmailCopy
+
+    versions = EmailCopy.history.model.objects.using(using)
+    shipped = CopyPublication.Kind.SHIPPED
+    have = set(versions.filter(publish_kind=shipped).values_list("id", flat=True))
+    missing = EmailCopy.objects.using(using).exclude(pk__in=have)
+    firsts = dict(
+        versions.filter(id__in=missing.values("pk"))
+        .values("id")
+        .annotate(first=Min("history_date"))
+        .values_list("id", "first")
+    )
+    new = []
+    for copy in missing:
+        kind = copy.kind
+        if kind is None:
+            continue
+        words = kind.shipped(language=copy.language) or kind.shipped_default()
+        earliest = firsts.get(copy.pk)
+        new.append(
+            versions.model(
+                id=copy.pk,
+                name=copy.name,
+                language=copy.language,
+                subject=words.subject,
+                body=words.body,
+                button=words.button,
+                history_type="+",
+                # Before any edit the row already has: version 1 comes first.
+                history_date=earliest - timedelta(seconds=1) if earliest else timezone.now(),
+                publish_kind=shipped,
+            )
+        )
+    versions.bulk_create(new)
 
 
 class AuthFlowConfig(AppConfig):

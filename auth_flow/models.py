@@ -12,6 +12,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+from simple_history.signals import pre_create_historical_record
 
 from auth_flow.i18n import language_name
 from auth_flow.mail.catalog import EMAIL_KINDS, EmailKind
@@ -176,11 +177,29 @@ class EmailCopyManager(models.Manager):
         return self.get(name=name, language=language)
 
 
+class CopyPublication(models.Model):
+    """What each published version of email copy records beside its words."""
+
+    class Kind(models.TextChoices):
+        SHIPPED = "shipped", _("Shipped default")
+        EDIT = "edit", _("Edit")
+        REVERT = "revert", _("Revert")
+        RESET = "reset", _("Reset to default")
+
+    publish_kind = models.CharField(_("kind"), max_length=10, choices=Kind, default=Kind.EDIT)
+    publish_note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+
 class EmailCopy(models.Model):
     """Hold the words of one email (subject, body, button label) that marketing edits.
 
     The copy is plain text with `{{ name }}` placeholders, never a template; the email's
     layouts and its link stay in code (see `auth_flow.mail.catalog` and `emails`).
+    The subject, body, button and preheader are the published words, the only ones a
+    live email uses; the draft fields hold what an editor saved and nobody published yet.
     """
 
     name = models.CharField(max_length=100, editable=False)
@@ -195,21 +214,64 @@ class EmailCopy(models.Model):
     subject = models.CharField(_("subject"), max_length=500)
     body = models.TextField(_("body"))
     button = models.CharField(_("button label"), max_length=500, blank=True)
+    # The inbox's preview text after the subject; hidden in the email itself.
+    preheader = models.CharField(_("preview text"), max_length=500, blank=True)
     changed_at = models.DateTimeField(_("last changed"), auto_now=True)
-    # Bumped by every save; an edit based on an older version is refused, not lost
-    # over someone else's (see EmailCopyAdmin.save_model).
+    # Bumped by every save of a draft, publish and discard; an edit based on an older
+    # version is refused, not lost over someone else's (see EmailCopyAdmin.save_model).
     version = models.PositiveIntegerField(default=1, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["changed_at", "version", "edited"])
+    has_draft = models.BooleanField(default=False, editable=False)
+    draft_subject = models.CharField(max_length=500, blank=True, editable=False)
+    draft_body = models.TextField(blank=True, editable=False)
+    draft_button = models.CharField(max_length=500, blank=True, editable=False)
+    draft_preheader = models.CharField(max_length=500, blank=True, editable=False)
+    # What publishing the draft will record: an edit, or a revert or reset not yet changed.
+    draft_kind = models.CharField(
+        max_length=10,
+        choices=CopyPublication.Kind,
+        default=CopyPublication.Kind.EDIT,
+        editable=False,
+    )
+    draft_note = models.CharField(max_length=200, blank=True, editable=False)
+    draft_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    draft_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Only publishing records a version: drafts are work in progress, not history.
+    history = HistoricalRecords(
+        bases=[CopyPublication],
+        excluded_fields=[
+            "changed_at",
+            "version",
+            "edited",
+            "has_draft",
+            "draft_subject",
+            "draft_body",
+            "draft_button",
+            "draft_preheader",
+            "draft_kind",
+            "draft_note",
+            "draft_by",
+            "draft_at",
+        ],
+    )
     objects = EmailCopyManager()
 
     class Meta:
         ordering = ["name", "language"]
-        verbose_name = _("email copy")
-        verbose_name_plural = _("email copy")
+        verbose_name = _("email")
+        verbose_name_plural = _("emails")
         constraints = [
             models.UniqueConstraint(fields=["name", "language"], name="email_copy_per_language")
         ]
+        permissions = [("publish_emailcopy", _("Can publish email copy"))]
 
     def __str__(self) -> str:
         kind = self.kind
@@ -228,14 +290,63 @@ class EmailCopy(models.Model):
     def kind(self) -> EmailKind | None:
         return EMAIL_KINDS.get(self.name)
 
+    @property
+    def words(self) -> dict[str, str]:
+        """Return the published words, by field."""
+        return {field: getattr(self, field) for field in COPY_FIELDS}
+
+    @property
+    def draft_words(self) -> dict[str, str]:
+        """Return the draft's words, by field (the published ones if there is no draft)."""
+        if not self.has_draft:
+            return self.words
+        return {field: getattr(self, f"draft_{field}") for field in COPY_FIELDS}
+
     def clean(self) -> None:
         super().clean()
         kind = self.kind
         if kind is None:
             raise ValidationError(f"No email called {self.name!r} is declared in the code.")
-        problems = kind.problems(subject=self.subject, body=self.body, button=self.button)
+        problems = kind.problems(
+            subject=self.subject, body=self.body, button=self.button, preheader=self.preheader
+        )
         if problems:
             raise ValidationError(problems)
+
+
+# The words of a piece of copy, published or draft.
+COPY_FIELDS = ("subject", "body", "button", "preheader")
+
+
+@receiver(pre_create_historical_record, dispatch_uid="auth_flow.copy_publication")
+def copy_publication_record(*, instance, history_instance, **kwargs) -> None:
+    """Record a version's kind and note, as the publishing code set them on the row."""
+    if not isinstance(instance, EmailCopy):
+        return
+    created = history_instance.history_type == "+"
+    default = CopyPublication.Kind.SHIPPED if created else CopyPublication.Kind.EDIT
+    history_instance.publish_kind = getattr(instance, "_publish_kind", default)
+    history_instance.publish_note = getattr(instance, "_publish_note", "")
+
+
+class SentEmail(models.Model):
+    """Count one email handed to the provider: which, in what language, when; no address.
+
+    The overview's sends and bounces come from these rows; a bounce reported by the
+    provider's webhook is matched by its message id.
+    """
+
+    name = models.CharField(max_length=100)
+    language = models.CharField(max_length=15)
+    sent_at = models.DateTimeField(default=timezone.now, db_index=True)
+    message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["name", "sent_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language}) {self.sent_at:%Y-%m-%d %H:%M}"
 
 
 class RateWindow(models.Model):

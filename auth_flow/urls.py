@@ -25,6 +25,7 @@ api_patterns = [
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("health/", health.HealthView.as_view(), name="health"),
+    path("emails/sample-link/", views.EmailLinkSampleView.as_view(), name="email_link_sample"),
     path("api/auth/password/", include(api_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),

@@ -4,6 +4,7 @@ Every variable read here is documented in `.env.example`.
 """
 
 import os
+import re
 import string
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -354,6 +355,16 @@ def mailer_config(provider: str) -> dict:
 MAILERS = {"default": mailer_config(EMAIL_PROVIDER)}
 # console: where each email's HTML part is written (the newest 20 kept), to open locally.
 EMAIL_CONSOLE_HTML_DIR = Path(os.environ.get("EMAIL_CONSOLE_HTML_DIR") or BASE_DIR / "sent-emails")
+
+# Hosts besides SITE_URL's that links in email copy ([text](https://host/…) in a body)
+# may point to, each exactly: a subdomain only if it is listed itself.
+EMAIL_COPY_LINK_HOSTS = [host.lower() for host in env_list("EMAIL_COPY_LINK_HOSTS")]
+for _host in EMAIL_COPY_LINK_HOSTS:
+    if not re.fullmatch(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?", _host):
+        raise ImproperlyConfigured(
+            "EMAIL_COPY_LINK_HOSTS lists host names only (an international one in its xn-- "
+            f"form), not {_host!r}."
+        )
 
 # https://anymail.dev/en/stable/tips/securing_webhooks/
 # The provider's tracking webhook (bounces, complaints) is served only with its

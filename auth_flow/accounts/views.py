@@ -67,6 +67,13 @@ class HomeView(HtmxPartialMixin, TemplateView):
     extra_context = {"title": _("Your account")}
 
 
+class EmailLinkSampleView(HtmxPartialMixin, TemplateView):
+    """Stand where a test email's button leads: a test never carries a real link."""
+
+    template_name = "email_link_sample.html"
+    extra_context = {"title": _("Where the email's button leads")}
+
+
 class SignupView(RateLimitMixin, HtmxPartialMixin, FormView):
     rate_limit_scope = "signup"
     form_class = SignupForm

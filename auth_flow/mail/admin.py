@@ -2,17 +2,19 @@
 
 import difflib
 import hashlib
+from datetime import timedelta
 from http import HTTPStatus
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Case, F, OuterRef, QuerySet, Subquery, Value, When
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone, translation
@@ -30,7 +32,22 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from auth_flow.i18n import language_is_rtl, language_name
 from auth_flow.mail import emails, tasks
-from auth_flow.models import EmailCopy, UndeliverableAddress
+from auth_flow.mail.catalog import EMAIL_KINDS
+from auth_flow.mail.publishing import (
+    EditConflict,
+    copy_draft_discard,
+    copy_draft_from,
+    copy_draft_save,
+    copy_publish,
+    copy_reset_words,
+)
+from auth_flow.models import (
+    COPY_FIELDS,
+    CopyPublication,
+    EmailCopy,
+    SentEmail,
+    UndeliverableAddress,
+)
 from auth_flow.protection.ratelimit import Rate, rate_window_count
 
 
@@ -60,30 +77,40 @@ class UndeliverableAddressAdmin(admin.ModelAdmin):
         return False
 
 
-class EditConflict(Exception):
-    """Someone saved the copy between this save's validation and its write."""
-
-
 class EmailCopyForm(forms.ModelForm):
     """Edit an email's words; the model's clean() holds the rules, shared with every path."""
 
     # The version the editor started from; a save from an older one is refused.
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    # Recorded with the version when the text is published; shown in History.
+    publish_note = forms.CharField(
+        label=_("Note for the history (optional)"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "dir": "auto", "size": 40}),
+    )
     # Previews and test sends show the unsaved text whatever happened meanwhile.
     check_version = True
 
     class Meta:
         model = EmailCopy
-        fields = ["subject", "body", "button"]
+        fields = ["subject", "preheader", "body", "button"]
         # dir="auto": Arabic copy is typed and shown right to left, English left to right.
         widgets = {
             "subject": forms.TextInput(
+                attrs={"class": "vLargeTextField", "autocomplete": "off", "dir": "auto"}
+            ),
+            "preheader": forms.TextInput(
                 attrs={"class": "vLargeTextField", "autocomplete": "off", "dir": "auto"}
             ),
             "body": forms.Textarea(attrs={"rows": 18, "class": "vLargeTextField", "dir": "auto"}),
             "button": forms.TextInput(attrs={"autocomplete": "off", "dir": "auto"}),
         }
         help_texts = {
+            "preheader": _(
+                "Optional. What the inbox shows after the subject, before the email is "
+                "opened; hidden in the email itself. One line, placeholders allowed."
+            ),
             "body": _(
                 "Plain text. Leave a blank line between paragraphs; put [button] on its "
                 "own line where the button goes."
@@ -95,6 +122,9 @@ class EmailCopyForm(forms.ModelForm):
         # From the database, not the instance: reverting starts from an old version's
         # text but must be checked against the current one.
         self.fields["loaded_version"].initial = self._current_version()
+        if not self.is_bound and self.instance.has_draft:
+            # The editor continues the draft; live emails keep the published words.
+            self.initial.update(self.instance.draft_words)
 
     def _current_version(self) -> int | None:
         rows = EmailCopy.objects.filter(pk=self.instance.pk)
@@ -104,24 +134,22 @@ class EmailCopyForm(forms.ModelForm):
         cleaned = super().clean()
         loaded, current = cleaned.get("loaded_version"), self._current_version()
         if self.check_version and loaded and current and loaded != current:
-            change = self.instance.history.filter(history_type="~").first()
-            who = change.history_user.get_username() if change and change.history_user else ""
-            when = timezone.localtime(change.history_date).strftime("%H:%M") if change else ""
+            who, when = copy_last_writer(pk=self.instance.pk)
             # Carry the current version in the re-rendered form: saving again, having
             # seen this, deliberately replaces the other text (which History keeps).
             self.data = self.data.copy()
             self.data[self.add_prefix("loaded_version")] = current
             if who and when:
                 message = gettext(
-                    "%(who)s saved a newer version of this email at %(when)s while you were "
-                    "editing, so nothing was saved. Your text is still below. Compare it "
-                    "with theirs under History, then save again to replace theirs."
-                ) % {"who": who, "when": when}
+                    "%(who)s changed this email at %(when)s while you were editing, so "
+                    "nothing was saved. Your text is still below. Open the email in a new "
+                    "tab to see theirs, then save again to replace it."
+                ) % {"who": who, "when": moment_show(when)}
             else:
                 message = gettext(
-                    "Someone saved a newer version of this email while you were editing, so "
-                    "nothing was saved. Your text is still below. Compare it with theirs "
-                    "under History, then save again to replace theirs."
+                    "Someone changed this email while you were editing, so nothing was "
+                    "saved. Your text is still below. Open the email in a new tab to see "
+                    "theirs, then save again to replace it."
                 )
             raise ValidationError(message)
         return cleaned
@@ -138,6 +166,9 @@ class EmailCopyForm(forms.ModelForm):
 
     def clean_button(self) -> str:
         return self._normalized("button")
+
+    def clean_preheader(self) -> str:
+        return self._normalized("preheader").strip()
 
 
 # The preview iframe shows an email's HTML, inline styles and all, and nothing else:
@@ -183,12 +214,37 @@ def preview_session_key(*, pk: int) -> str:
 def copy_diff(*, old: str, new: str) -> list[tuple[str, str]]:
     """List the lines of a unified diff from one text to another, each with its kind."""
     lines = []
-    for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=2):
+    # Every line, kept ones included: a reader sees the whole text, never a fragment.
+    lines_total = max(len(old.splitlines()), len(new.splitlines()))
+    for line in difflib.unified_diff(
+        old.splitlines(), new.splitlines(), lineterm="", n=lines_total
+    ):
         if line.startswith(("---", "+++")):
             continue
         kind = {"-": "removed", "+": "added", "@": "gap"}.get(line[:1], "same")
         lines.append((kind, "…" if kind == "gap" else line[1:]))
     return lines
+
+
+def moment_show(value) -> str:
+    """Write a moment in the admin's one date format, with its time zone."""
+    local = timezone.localtime(value)
+    return f"{date_format(local, 'j M Y, H:i')} {local.tzname()}"
+
+
+def copy_last_writer(*, pk: int) -> tuple[str, object]:
+    """Name who last wrote a row (a draft or a publish), and when, or ("", None)."""
+    copy = EmailCopy.objects.filter(pk=pk).select_related("draft_by").first()
+    version = EmailCopy.history.filter(id=pk).select_related("history_user").first()
+    candidates = []
+    if copy and copy.has_draft and copy.draft_at:
+        candidates.append((copy.draft_at, copy.draft_by))
+    if version:
+        candidates.append((version.history_date, version.history_user))
+    if not candidates:
+        return "", None
+    when, user = max(candidates, key=lambda pair: pair[0])
+    return (user.get_username() if user else ""), when
 
 
 def copy_state(*, copy: EmailCopy, changed_at=None) -> str:
@@ -207,6 +263,17 @@ def copy_state(*, copy: EmailCopy, changed_at=None) -> str:
     return gettext("Uses %(language)s copy") % {"language": language_name(settings.LANGUAGE_CODE)}
 
 
+def copy_draft_state(*, copy: EmailCopy) -> str:
+    """Say whether a draft waits to be published, by whom and since when, or ""."""
+    if not copy.has_draft:
+        return ""
+    who = copy.draft_by.get_username() if copy.draft_by else ""
+    when = moment_show(copy.draft_at) if copy.draft_at else ""
+    if who and when:
+        return gettext("Draft by %(who)s, %(when)s, not published") % {"who": who, "when": when}
+    return gettext("Draft, not published")
+
+
 class LanguageFilter(admin.SimpleListFilter):
     """Filter the copy by language, named in the reader's language."""
 
@@ -223,13 +290,21 @@ class LanguageFilter(admin.SimpleListFilter):
 @admin.register(EmailCopy)
 class EmailCopyAdmin(SimpleHistoryAdmin):
     form = EmailCopyForm
-    list_display = ["title", "language_shown", "state", "when_sent", "subject", "last_changed"]
+    list_display = [
+        "title",
+        "language_shown",
+        "state",
+        "draft",
+        "when_sent",
+        "subject",
+        "last_changed",
+    ]
     list_display_links = ["title"]
     list_filter = [LanguageFilter]
     actions = ["reset_to_default"]
     change_form_template = "admin/auth_flow/emailcopy/change_form.html"
+    object_history_template = "admin/auth_flow/emailcopy/object_history.html"
     object_history_form_template = "admin/auth_flow/emailcopy/object_history_form.html"
-    history_list_display = ["subject"]
 
     # Emails are declared in code (auth_flow.mail.catalog); their rows come from migrate.
     def has_add_permission(self, request, obj=None) -> bool:
@@ -240,8 +315,10 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request) -> QuerySet:
         # Changes only: a row created by migrate is the shipped default, not anyone's edit.
-        latest = EmailCopy.history.filter(id=OuterRef("pk"), history_type="~").order_by(
-            "-history_date"
+        latest = (
+            EmailCopy.history.filter(id=OuterRef("pk"))
+            .exclude(publish_kind=CopyPublication.Kind.SHIPPED)
+            .order_by("-history_date")
         )
         # Each email's languages in the order of LANGUAGES, the default language first.
         codes = [
@@ -260,12 +337,22 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
                 last_changed_at=Subquery(latest.values("history_date")[:1]),
                 language_position=position,
             )
+            .select_related("draft_by")
             .order_by("name", "language_position")
         )
 
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"title": gettext("Choose an email to edit"), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    def has_publish_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("auth_flow.publish_emailcopy")
+
     def get_fieldsets(self, request, obj=None):
         kind = obj.kind if obj else None
-        fields = ["subject", "body"] + (["button"] if kind and kind.has_button else [])
+        fields = ["subject", "preheader", "body"] + (
+            ["button"] if kind and kind.has_button else []
+        )
         fields.append("loaded_version")  # hidden
         return [(None, {"fields": fields, "description": kind.description if kind else ""})]
 
@@ -281,6 +368,10 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
     def state(self, obj: EmailCopy) -> str:
         return copy_state(copy=obj, changed_at=obj.last_changed_at)
 
+    @admin.display(description=_("Draft"))
+    def draft(self, obj: EmailCopy) -> str:
+        return copy_draft_state(copy=obj) or "—"
+
     @admin.display(description=_("When it is sent"))
     def when_sent(self, obj: EmailCopy) -> str:
         return (
@@ -291,7 +382,7 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
     def last_changed(self, obj: EmailCopy) -> str:
         if not obj.last_changed_at:
             return gettext("Never: the shipped default")
-        when = date_format(timezone.localtime(obj.last_changed_at), "j M Y, H:i")
+        when = moment_show(obj.last_changed_at)
         if obj.last_changed_by:
             return gettext("%(when)s by %(who)s") % {"when": when, "who": obj.last_changed_by}
         return gettext("%(when)s by someone no longer here") % {"when": when}
@@ -299,7 +390,13 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         copy = self.get_object(request, unquote(object_id))
         if copy is not None and copy.kind is not None:
-            extra_context = {**(extra_context or {}), **self._editor_context(request, copy)}
+            extra_context = {
+                "title": gettext("Edit an email")
+                if self.has_change_permission(request, copy)
+                else gettext("Read an email"),
+                **(extra_context or {}),
+                **self._editor_context(request, copy),
+            }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _editor_context(self, request: HttpRequest, copy: EmailCopy) -> dict:
@@ -326,6 +423,9 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
                 for p in copy.kind.placeholders
             ]
         return {
+            "copy_draft_state": copy_draft_state(copy=copy),
+            "can_publish": self.has_publish_permission(request),
+            "copy_test_recipients": copy_test_recipients(),
             "copy_languages": languages,
             "copy_placeholders": placeholders,
             "copy_language": copy.language,
@@ -334,17 +434,59 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         }
 
     def save_model(self, request, obj, form, change) -> None:
+        # Saving writes a draft; "Publish" makes the text live. Both compare-and-set on
+        # the version, so of two saves validated against one version only the first
+        # writes; the other is answered by changeform_view below.
+        words = {field: form.cleaned_data.get(field, getattr(obj, field)) for field in COPY_FIELDS}
         loaded = form.cleaned_data["loaded_version"]
-        # Compare-and-set: of two saves validated against the same version, only the
-        # first to write bumps it; the other is answered by changeform_view below.
-        claimed = EmailCopy.objects.filter(pk=obj.pk, version=loaded).update(version=loaded + 1)
-        if not claimed:
-            raise EditConflict
-        obj.version = loaded + 1
-        obj.edited = True  # from now on this language's email uses these words
-        super().save_model(request, obj, form, change)
+        if "_publish" in request.POST:
+            if not self.has_publish_permission(request):
+                raise PermissionDenied
+            copy_publish(
+                copy=obj,
+                loaded_version=loaded,
+                words=words,
+                user=request.user,
+                note=form.cleaned_data.get("publish_note", ""),
+            )
+            obj._outcome = "published"
+        else:
+            drafted = copy_draft_save(
+                copy=obj, loaded_version=loaded, words=words, user=request.user
+            )
+            obj._outcome = "drafted" if drafted else "same"
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # The copy has no relations; the row was written by save_model's update.
+        pass
+
+    def response_change(self, request, obj):
+        outcome = getattr(obj, "_outcome", "")
+        if outcome == "published":
+            message = gettext(
+                "Published. From now on every “%(email)s” email uses this text; History "
+                "keeps the previous version."
+            )
+        elif outcome == "drafted":
+            message = (
+                gettext(
+                    "Draft saved. Live emails still use the published text until the draft "
+                    "is published."
+                )
+                if self.has_publish_permission(request)
+                else gettext(
+                    "Draft saved. Live emails still use the published text until someone "
+                    "who may publish publishes it."
+                )
+            )
+        else:
+            message = gettext("The text is the same as the published text, so there is no draft.")
+        self.message_user(request, message % {"email": obj}, messages.SUCCESS)
+        return HttpResponseRedirect(request.path)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and "_discard" in request.POST and object_id:
+            return self._discard(request, object_id)
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except EditConflict:
@@ -352,55 +494,103 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
             # the winner's version, and the form says so with the text kept.
             return super().changeform_view(request, object_id, form_url, extra_context)
 
-    # A change of the copy like any save: staff who may only view it cannot run it.
+    def _discard(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        copy = self._editable(request, object_id)
+        try:
+            loaded = int(request.POST.get("loaded_version", ""))
+            copy_draft_discard(copy=copy, loaded_version=loaded)
+        except (ValueError, EditConflict):
+            self.message_user(
+                request,
+                gettext(
+                    "Someone changed this email while you had it open, so the draft was not "
+                    "discarded. Here is the email as it is now."
+                ),
+                messages.WARNING,
+            )
+        else:
+            self.message_user(
+                request,
+                gettext("Draft discarded. The editor shows the published text again."),
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(request.path)
+
+    # Makes a draft like any edit: staff who may only view the copy cannot run it.
     @admin.action(
-        description=_("Reset the selected emails to their shipped default"),
+        description=_("Start a draft from the shipped default for the selected emails"),
         permissions=["change"],
     )
-    def reset_to_default(self, request: HttpRequest, queryset: QuerySet) -> None:
-        reset = 0
-        for copy in queryset:
-            if copy.kind is None:
-                continue
-            shipped = copy.kind.shipped(language=copy.language) or copy.kind.shipped_default()
-            copy.subject, copy.body, copy.button = shipped.subject, shipped.body, shipped.button
-            copy.edited = False  # follows the shipped words again as translations change
-            # A new version like any save, so the reset itself can be undone; an editor
-            # who loaded the copy before the reset is told, not overwritten silently.
-            copy.version = F("version") + 1
-            copy._history_user = request.user
-            copy.save()
-            reset += 1
+    def reset_to_default(self, request: HttpRequest, queryset: QuerySet):
+        copies = [copy for copy in queryset if copy.kind is not None]
+        if request.POST.get("confirmed") != "yes":
+            return self._reset_confirmation(request, copies, action=True)
+        for copy in copies:
+            self._reset(request, copy)
         self.message_user(
             request,
             ngettext(
-                "Reset %(count)s email to its shipped default. Its history keeps the "
-                "previous copy.",
-                "Reset %(count)s emails to their shipped default. Their history keeps the "
-                "previous copy.",
-                reset,
+                "Made a draft of the shipped default for %(count)s email. Review it and "
+                "publish it to make it live.",
+                "Made drafts of the shipped default for %(count)s emails. Review them and "
+                "publish them to make them live.",
+                len(copies),
             )
-            % {"count": reset},
+            % {"count": len(copies)},
             messages.SUCCESS,
         )
+        return None
+
+    def _reset(self, request: HttpRequest, copy: EmailCopy) -> None:
+        copy_draft_from(
+            copy=copy,
+            words=copy_reset_words(copy=copy),
+            kind=CopyPublication.Kind.RESET,
+            note=gettext("Reset to the shipped default"),
+            user=request.user,
+        )
+
+    def _reset_confirmation(self, request, copies, *, action: bool) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Start again from the shipped default?"),
+            "copies": copies,
+            "action": action,
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        }
+        return TemplateResponse(request, "admin/auth_flow/emailcopy/reset_confirm.html", context)
+
+    def reset_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Ask, then make a draft of the shipped default for one email."""
+        copy = self._editable(request, object_id)
+        if request.method != "POST":
+            return self._reset_confirmation(request, [copy], action=False)
+        self._reset(request, copy)
+        self.message_user(
+            request,
+            gettext(
+                "Made a draft of the shipped default. Review it and publish it to make it live."
+            ),
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:auth_flow_emailcopy_change", args=[copy.pk]))
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
+        # The editor's own views, each named auth_flow_emailcopy_<name>.
+        views = {
+            "preview": ("<path:object_id>/preview/", self.preview_view),
+            "preview_html": ("<path:object_id>/preview.html", self.preview_html_view),
+            "send_test": ("<path:object_id>/send-test/", self.send_test_view),
+            "reset": ("<path:object_id>/reset/", self.reset_view),
+            "editing": ("<path:object_id>/editing/", self.editing_view),
+        }
         return [
-            path(
-                "<path:object_id>/preview/",
-                wrap(self.preview_view),
-                name="auth_flow_emailcopy_preview",
-            ),
-            path(
-                "<path:object_id>/preview.html",
-                wrap(self.preview_html_view),
-                name="auth_flow_emailcopy_preview_html",
-            ),
-            path(
-                "<path:object_id>/send-test/",
-                wrap(self.send_test_view),
-                name="auth_flow_emailcopy_send_test",
+            path("overview/", wrap(self.overview_view), name="auth_flow_emailcopy_overview"),
+            *(
+                path(route, wrap(view), name=f"auth_flow_emailcopy_{name}")
+                for name, (route, view) in views.items()
             ),
             *super().get_urls(),
         ]
@@ -437,8 +627,9 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
                     subject=copy.subject,
                     body=copy.body,
                     button=copy.button,
+                    preheader=copy.preheader,
                     values=kind.samples(),
-                    action_url=settings.SITE_URL + reverse("home"),
+                    action_url=settings.SITE_URL + reverse("email_link_sample"),
                 )
             request.session[preview_session_key(pk=copy.pk)] = rendered.html
             version = hashlib.sha256(rendered.html.encode()).hexdigest()[:16]
@@ -457,17 +648,29 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         html = request.session.get(preview_session_key(pk=copy.pk))
         if html is None:
             raise Http404(gettext("No preview yet."))
+        if request.GET.get("scheme") == "dark":
+            # An iframe's prefers-color-scheme follows the admin page, not the editor's
+            # choice: turn the layout's dark rules on as a client in dark mode would. Only
+            # the first, the layout's own; the copy's text comes after it, escaped.
+            html = html.replace("@media (prefers-color-scheme: dark)", "@media all", 1)
         return HttpResponse(html)
 
     @method_decorator(require_POST)
     def send_test_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """Queue the unsaved copy, with sample values, to the staff member's own address."""
+        """Queue the unsaved copy, with sample values, to a colleague who works on emails."""
         copy = self._editable(request, object_id)
         form = self._unsaved_form(request, copy)
-        context = {"form": form, "copy": copy, "to": request.user.email}
+        recipients = copy_test_recipients()
+        chosen = request.POST.get("test_to", str(request.user.pk))
+        to = next((r.email for r in recipients if str(r.pk) == chosen), "")
+        context = {"form": form, "copy": copy, "to": to}
         status = HTTPStatus.OK
-        if not request.user.email:
-            context["problem"] = gettext("Your account has no email address to send a test to.")
+        if not to:
+            # Never an arbitrary address: an editor's session must not become a mailer.
+            context["problem"] = gettext(
+                "Choose someone from the list: tests go only to active staff who can see "
+                "the emails and have an email address."
+            )
             status = HTTPStatus.UNPROCESSABLE_CONTENT
         elif not form.is_valid():
             context["problem"] = gettext("Fix the errors in the copy before sending a test.")
@@ -481,29 +684,235 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
                 subject=copy.subject,
                 body=copy.body,
                 button=copy.button,
-                to=request.user.email,
+                preheader=copy.preheader,
+                to=to,
                 language=copy.language,
             )
         return TemplateResponse(
             request, "admin/auth_flow/emailcopy/send_test.html", context, status=status
         )
 
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        current = self.get_object(request, unquote(object_id))
-        version = get_object_or_404(
-            EmailCopy.history.model, id=unquote(object_id), history_id=unquote(version_id)
+    @method_decorator([require_POST, never_cache])
+    def editing_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Note that this editor has the email open; name the others who have it open."""
+        copy = self._editable(request, object_id)
+        others = copy_editors_note(pk=copy.pk, user=request.user)
+        return TemplateResponse(
+            request, "admin/auth_flow/emailcopy/editing.html", {"others": others}
         )
-        changes = []
-        if current is not None:
-            for field in ("subject", "body", "button"):
-                lines = copy_diff(old=getattr(version, field), new=getattr(current, field))
-                if lines:
-                    label = EmailCopy._meta.get_field(field).verbose_name
-                    changes.append({"field": label, "lines": lines})
-        context = {"copy_changes": changes, "version": version, **(extra_context or {})}
-        try:
-            with transaction.atomic():
-                return super().history_form_view(request, object_id, version_id, context)
-        except EditConflict:
-            with transaction.atomic():
-                return super().history_form_view(request, object_id, version_id, context)
+
+    def overview_view(self, request: HttpRequest) -> HttpResponse:
+        """Show every email: whether it is sent, its copy and drafts, sends and bounces."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Emails at a glance"),
+            "emails": copy_overview(),
+        }
+        return TemplateResponse(request, "admin/auth_flow/emailcopy/overview.html", context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """List the published versions, with who, when, kind and note, and compare two."""
+        copy = self.get_object(request, unquote(object_id))
+        if copy is None:
+            raise Http404(gettext("No such email."))
+        if not self.has_view_or_change_permission(request, copy):
+            raise PermissionDenied
+        versions = copy_versions(copy=copy)
+        by_number = {v.number: v for v in versions}
+        latest = versions[-1].number if versions else 0
+
+        def chosen(name: str, default: int) -> int:
+            try:
+                number = int(request.GET.get(name, default))
+            except ValueError:
+                return default
+            return number if number in by_number else default
+
+        older, newer = chosen("from", max(latest - 1, 1)), chosen("to", latest)
+        changes = copy_changes(old=by_number[older], new=by_number[newer]) if versions else []
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": copy,
+            "title": gettext("History of “%(email)s”") % {"email": copy},
+            "versions": list(reversed(versions)),
+            "compare_from": older,
+            "compare_to": newer,
+            "copy_changes": changes,
+            "copy_draft_state": copy_draft_state(copy=copy),
+            "can_change": self.has_change_permission(request, copy),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, self.object_history_template, context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """Show one version in full, and make a draft from it (review, then publish)."""
+        copy = self.get_object(request, unquote(object_id))
+        if copy is None:
+            raise Http404(gettext("No such email."))
+        if not self.has_view_or_change_permission(request, copy):
+            raise PermissionDenied
+        versions = copy_versions(copy=copy)
+        version = next((v for v in versions if str(v.history_id) == unquote(version_id)), None)
+        if version is None:
+            raise Http404(gettext("No such version."))
+        if request.method == "POST":
+            if not self.has_change_permission(request, copy):
+                raise PermissionDenied
+            copy_draft_from(
+                copy=copy,
+                words={field: getattr(version, field, "") for field in COPY_FIELDS},
+                kind=CopyPublication.Kind.REVERT,
+                note=gettext("Back to version %(number)s") % {"number": version.number},
+                user=request.user,
+            )
+            self.message_user(
+                request,
+                gettext(
+                    "Made a draft from version %(number)s. Review it, then publish it to make "
+                    "it live."
+                )
+                % {"number": version.number},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:auth_flow_emailcopy_change", args=[copy.pk])
+            )
+        current = copy_versions(copy=copy)[-1]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": copy,
+            "title": gettext("Version %(number)s of “%(email)s”")
+            % {"number": version.number, "email": copy},
+            "version": version,
+            "copy_changes": copy_changes(old=version, new=current),
+            "is_current": version.history_id == current.history_id,
+            "can_change": self.has_change_permission(request, copy),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, self.object_history_form_template, context)
+
+
+def copy_overview(*, now=None) -> list[dict]:
+    """Describe each email for the overview, with counts of the last 7 and 30 days."""
+    now = now or timezone.now()
+    week, month = now - timedelta(days=7), now - timedelta(days=30)
+    bounced = Q(bounced_at__isnull=False)
+    counts = {
+        row["name"]: row
+        for row in SentEmail.objects.filter(sent_at__gte=month, sent_at__lte=now)
+        .values("name")
+        .annotate(
+            sent_7=Count("pk", filter=Q(sent_at__gte=week)),
+            sent_30=Count("pk"),
+            bounced_7=Count("pk", filter=bounced & Q(sent_at__gte=week)),
+            bounced_30=Count("pk", filter=bounced),
+        )
+    }
+    copies = EmailCopy.objects.select_related("draft_by").order_by("name", "language")
+    by_name: dict[str, list[EmailCopy]] = {}
+    for copy in copies:
+        by_name.setdefault(copy.name, []).append(copy)
+    emails_shown = []
+    for kind in EMAIL_KINDS.values():
+        rows = by_name.get(kind.name, [])
+        editor = next((c for c in rows if c.language == settings.LANGUAGE_CODE), None)
+        if kind.switched_on:
+            sent = gettext("Sent")
+        else:
+            sent = gettext("Not sent: switched off by the %(setting)s setting") % {
+                "setting": kind.switch
+            }
+        own = [c.language_name for c in rows if c.edited]
+        drafts = [c for c in rows if c.has_draft]
+        emails_shown.append(
+            {
+                "title": kind.title,
+                "sent": sent,
+                "switched_on": kind.switched_on,
+                "when": kind.description,
+                "url": reverse("admin:auth_flow_emailcopy_change", args=[editor.pk])
+                if editor
+                else "",
+                "own_copy": own,
+                "drafts": [
+                    {"language": c.language_name, "state": copy_draft_state(copy=c)}
+                    for c in drafts
+                ],
+                "counts": counts.get(
+                    kind.name, {"sent_7": 0, "sent_30": 0, "bounced_7": 0, "bounced_30": 0}
+                ),
+            }
+        )
+    return emails_shown
+
+
+def copy_test_recipients() -> list:
+    """List the people a test may go to: active staff with an address who see the emails."""
+    User = get_user_model()
+    seeing = Permission.objects.filter(
+        content_type__app_label="auth_flow",
+        codename__in=["view_emailcopy", "change_emailcopy"],
+    )
+    return list(
+        User.objects.filter(is_active=True, is_staff=True)
+        .exclude(email="")
+        .filter(
+            Q(is_superuser=True)
+            | Q(user_permissions__in=seeing)
+            | Q(groups__permissions__in=seeing)
+        )
+        .distinct()
+        .order_by("username")
+    )
+
+
+# How long an open editor counts as "also editing" without another poll.
+EDITING_SECONDS = 45
+
+
+def copy_editors_note(*, pk: int, user) -> list[str]:
+    """Record this user as editing a row; return the other editors' names."""
+    # One cache key per editor, written only by that editor's own polls: no
+    # read-modify-write to race, and a closed tab simply expires.
+    cache.set(f"copy_editing:{pk}:{user.pk}", user.get_username(), EDITING_SECONDS)
+    staff = get_user_model().objects.filter(is_staff=True, is_active=True).exclude(pk=user.pk)
+    keys = {f"copy_editing:{pk}:{other}": other for other in staff.values_list("pk", flat=True)}
+    found = cache.get_many(list(keys))
+    return sorted(found.values())
+
+
+def copy_versions(*, copy: EmailCopy) -> list:
+    """Return a row's published versions, oldest first, each numbered from 1."""
+    versions = list(
+        EmailCopy.history.filter(id=copy.pk)
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    )
+    for number, version in enumerate(versions, start=1):
+        version.number = number
+        version.kind_shown = CopyPublication.Kind(version.publish_kind).label
+        version.moment = moment_show(version.history_date)
+        user = version.history_user
+        version.who = user.get_username() if user else ""
+    return versions
+
+
+def copy_changes(*, old, new) -> list[dict]:
+    """Compare two versions field by field, in full, each line marked as kept or changed."""
+    changes = []
+    for field in COPY_FIELDS:
+        before, after = getattr(old, field, "") or "", getattr(new, field, "") or ""
+        if before == after:
+            continue
+        changes.append(
+            {
+                "field": EmailCopy._meta.get_field(field).verbose_name,
+                "lines": copy_diff(old=before, new=after),
+            }
+        )
+    return changes

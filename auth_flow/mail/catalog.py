@@ -40,10 +40,16 @@ class EmailKind:
     subject: str
     body: str
     button: str = ""
+    # The boolean setting that switches this email on, if it is not always sent.
+    switch: str = ""
 
     @property
     def has_button(self) -> bool:
         return bool(self.button)
+
+    @property
+    def switched_on(self) -> bool:
+        return not self.switch or bool(getattr(settings, self.switch))
 
     @property
     def placeholder_names(self) -> tuple[str, ...]:
@@ -74,12 +80,15 @@ class EmailKind:
             language=SOURCE_LANGUAGE
         )
 
-    def problems(self, *, subject: str, body: str, button: str) -> dict[str, list[str]]:
+    def problems(
+        self, *, subject: str, body: str, button: str, preheader: str = ""
+    ) -> dict[str, list[str]]:
         """Map each field of a piece of copy for this email to what is wrong with it."""
         return copy_problems(
             subject=subject,
             body=body,
             button=button,
+            preheader=preheader,
             allowed=self.placeholder_names,
             has_button=self.has_button,
         )
@@ -199,6 +208,7 @@ PASSWORD_RESET_UNKNOWN = EmailKind(
         "If you have an account with another address, ask for the reset again with that "
         "address. If this wasn't you, ignore this email."
     ),
+    switch="PASSWORD_RESET_NOTIFY_UNKNOWN",
 )
 
 EMAIL_VERIFICATION = EmailKind(

@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.dateformat import format as date_format
 from django.utils.encoding import force_bytes
-from django.utils.html import escape
+from django.utils.html import escape, format_html
 from django.utils.http import urlsafe_base64_encode
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timeuntil
@@ -39,8 +39,14 @@ from django.utils.translation import gettext, pgettext
 from auth_flow.accounts.tokens import signup_confirm_token
 from auth_flow.i18n import LINK_PARAMETER, language_code_clean, time_zone_clean
 from auth_flow.mail.catalog import EMAIL_KINDS, EmailKind, ShippedCopy
-from auth_flow.mail.placeholders import BUTTON, text_fill
-from auth_flow.models import EmailCopy, PendingSignup, UndeliverableAddress, email_canonicalize
+from auth_flow.mail.placeholders import BUTTON, CopyLink, links_split, text_fill
+from auth_flow.models import (
+    EmailCopy,
+    PendingSignup,
+    SentEmail,
+    UndeliverableAddress,
+    email_canonicalize,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +57,10 @@ TEST_SUBJECT_PREFIX = "[Test] "
 # become <bdi> in the HTML part; the text part keeps them for right-to-left languages.
 ISOLATE_START, ISOLATE_END = "\u2068", "\u2069"
 RIGHT_TO_LEFT_MARK = "\u200f"
+# A [text](https://…) link of the copy, as the layout's other links look: its colour,
+# its dark-mode class, and underlined, so it reads as a link in any colour scheme.
+LINK_STYLE = "color:#0d6efd;text-decoration:underline;"
+LINK_CLASS = "email-link"
 
 Values = Mapping[str, str] | Callable[[], Mapping[str, str]]
 
@@ -61,6 +71,7 @@ class RenderedEmail:
     text: str
     html: str
     language: str = ""
+    preheader: str = ""
 
 
 def _html(text: str) -> str:
@@ -78,6 +89,38 @@ def _plain(text: str, *, rtl: bool) -> str:
     return text.replace(ISOLATE_START, "").replace(ISOLATE_END, "")
 
 
+def _paragraph(*, text: str, values: Mapping[str, str], rtl: bool) -> dict[str, str]:
+    """Fill one paragraph of copy, for the text part and the HTML part.
+
+    Its [text](https://…) links (checked by copy_problems) become links in the HTML
+    part and "text (address)" in the text part. They are found in the copy before it is
+    filled, so no value can make one.
+    """
+    plain, html = [], []
+    for piece in links_split(text):
+        if isinstance(piece, CopyLink):
+            label = text_fill(text=piece.text.strip(), values=values, isolate=True)
+            # The address reads left to right, with its parentheses, in any language.
+            plain.append(f"{label} {ISOLATE_START}({piece.url}){ISOLATE_END}")
+            html.append(
+                format_html(
+                    '<a href="{}" class="{}" style="{}">{}</a>',
+                    piece.url,
+                    LINK_CLASS,
+                    LINK_STYLE,
+                    _html(label),
+                )
+            )
+        else:
+            filled = text_fill(text=piece, values=values, isolate=True)
+            plain.append(filled)
+            html.append(_html(filled))
+    return {
+        "text": _plain("".join(plain), rtl=rtl),
+        "text_html": mark_safe("".join(html)),  # noqa: S308 (each piece escaped above)
+    }
+
+
 def copy_render(
     *,
     kind: EmailKind,
@@ -86,29 +129,29 @@ def copy_render(
     button: str,
     values: Mapping[str, str],
     action_url: str,
+    preheader: str = "",
 ) -> RenderedEmail:
     """Render a piece of copy in the active language, refusing copy that does not validate."""
-    problems = kind.problems(subject=subject, body=body, button=button)
+    problems = kind.problems(subject=subject, body=body, button=button, preheader=preheader)
     if problems:
         raise ValidationError(problems)
     language = translation.get_language() or settings.LANGUAGE_CODE
     rtl = translation.get_language_bidi()
     values = {"site_name": settings.SITE_NAME, **values}
-    filled = text_fill(text=body.replace("\r\n", "\n"), values=values, isolate=True)
-    before, _, after = filled.partition(BUTTON)
-    blocks = [{"text": p} for p in _paragraphs(before)]
+    # Cut into paragraphs and links before filling in: a value is text, never a
+    # paragraph break, a link or the button's place.
+    before, _, after = body.replace("\r\n", "\n").partition(BUTTON)
+    blocks = [_paragraph(text=p, values=values, rtl=rtl) for p in _paragraphs(before)]
     if kind.has_button:
-        blocks.append({"button": text_fill(text=button, values=values, isolate=True).strip()})
-    blocks += [{"text": p} for p in _paragraphs(after)]
-    for block in blocks:
-        for key in ("text", "button"):
-            if key in block:
-                block[f"{key}_html"] = _html(block[key])
-                block[key] = _plain(block[key], rtl=rtl)
+        label = text_fill(text=button, values=values, isolate=True).strip()
+        blocks.append({"button": _plain(label, rtl=rtl), "button_html": _html(label)})
+    blocks += [_paragraph(text=p, values=values, rtl=rtl) for p in _paragraphs(after)]
     # Placeholder values may come from a request; a subject stays one line.
     subject = " ".join(text_fill(text=subject, values=values).split())
+    preheader = " ".join(text_fill(text=preheader, values=values).split())
     layout = {
         "subject": (RIGHT_TO_LEFT_MARK + subject) if rtl else subject,
+        "preheader": preheader,
         "blocks": blocks,
         "action_url": action_url,
         "site_url": link_in_language(url=settings.SITE_URL + "/", language=language),
@@ -124,6 +167,7 @@ def copy_render(
         text=render_to_string("emails/layout.txt", layout),
         html=render_to_string("emails/layout.html", layout),
         language=language,
+        preheader=preheader,
     )
 
 
@@ -180,6 +224,7 @@ def email_render(
                     subject=copy.subject,
                     body=copy.body,
                     button=copy.button,
+                    preheader=getattr(copy, "preheader", ""),  # shipped copy has none
                     values=filled,
                     action_url=link_in_language(url=action_url, language=code),
                 )
@@ -215,6 +260,15 @@ def rendered_send(*, rendered: RenderedEmail, to: str, name: str) -> None:
     )
     message.attach_alternative(rendered.html, "text/html")
     message_deliver(message=message)
+    if name in EMAIL_KINDS:
+        # Counted for marketing's overview: which email, its language, and the provider's
+        # id to match a bounce to; never the address.
+        message_id = getattr(getattr(message, "anymail_status", None), "message_id", "")
+        SentEmail.objects.create(
+            name=name,
+            language=rendered.language,
+            message_id=message_id if isinstance(message_id, str) else "",
+        )
 
 
 # One open connection to the provider per thread (the worker's sending threads each keep
@@ -270,7 +324,14 @@ def email_send(
 
 
 def copy_test_send(
-    *, name: str, subject: str, body: str, button: str, to: str, language: str = ""
+    *,
+    name: str,
+    subject: str,
+    body: str,
+    button: str,
+    to: str,
+    language: str = "",
+    preheader: str = "",
 ) -> None:
     """Send unsaved copy to a staff member, with sample values and a harmless link."""
     kind = EMAIL_KINDS[name]
@@ -280,9 +341,10 @@ def copy_test_send(
             subject=subject,
             body=body,
             button=button,
+            preheader=preheader,
             values=kind.samples(),
-            # The home page: a test never carries a real token, whoever it is sent to.
-            action_url=settings.SITE_URL + reverse("home"),
+            # A page that says so: a test never carries a real token, whoever it goes to.
+            action_url=settings.SITE_URL + reverse("email_link_sample"),
         )
     rendered = dataclasses.replace(rendered, subject=TEST_SUBJECT_PREFIX + rendered.subject)
     rendered_send(rendered=rendered, to=to, name=f"test of {name}")

@@ -8,8 +8,14 @@ from django.db import transaction
 from auth_flow.models import User
 
 MARKETING_GROUP = "Marketing"
-# Viewing and changing copy, and viewing its versions: reverting is a change of the copy.
-MARKETING_PERMISSIONS = ("view_emailcopy", "change_emailcopy", "view_historicalemailcopy")
+# Viewing copy and its versions, writing drafts (a revert is a draft too) and publishing
+# them. A team that splits writers from approvers takes publish_emailcopy from writers.
+MARKETING_PERMISSIONS = (
+    "view_emailcopy",
+    "change_emailcopy",
+    "publish_emailcopy",
+    "view_historicalemailcopy",
+)
 
 
 def marketing_group_ensure(*, using: str = "default") -> Group:

@@ -5,15 +5,23 @@ authors (`{{ user.password }}`, `{% debug %}`, `{% include %}`, filters that bui
 strings), so copy never reaches it. The only syntax is `{{ name }}`, where `name` is one
 of the placeholders its email declares, and filling it in is plain string substitution
 in a single pass (a value that itself looks like `{{ x }}` stays as typed).
+
+The body may also link to the company's own hosts (`link_hosts`), written
+`[text](https://host/path)`: found in the copy before it is filled, checked strictly here
+and made into links by `auth_flow.mail.emails`. Any other address-like text is refused.
 """
 
+import contextlib
 import ipaddress
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.utils.text import get_text_list
 from django.utils.translation import gettext, ngettext
 
 # A placeholder as written: `{{`, optional spaces, a bare name, optional spaces, `}}`.
@@ -22,6 +30,8 @@ PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 BRACED = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 BUTTON = "[button]"
 SUBJECT_MAX_LENGTH = 150
+# Inboxes show about 40 to 130 characters of it after the subject.
+PREHEADER_MAX_LENGTH = 150
 BUTTON_MAX_LENGTH = 60
 BODY_MAX_LENGTH = 10_000
 # Characters that have no business in an email: C0/C1 controls except tab and newline.
@@ -85,6 +95,17 @@ IPV6 = re.compile(r"\[([0-9A-Fa-f:.]+)(?:%[\w.-]+)?\]")
 PHONE = re.compile(r"(?<![\w+])\+\(?\d(?:[\d \t\u00a0\u2009\u202f().\-/]*\d)?")
 PHONE_DIGITS = 7
 
+# A link as the body writes it, on one line: [text](address). "[button]" is the button's
+# place, never a link's text; an address holds no parentheses, so "(a)(b)" is not one.
+LINK_MARKUP = re.compile(r"\[(?!button\])([^\[\]\r\n]*)\]\(([^()\r\n]*)\)")
+# The characters an address may hold as written (RFC 3986 without quotes, brackets and
+# parentheses); "%" only as the start of an escape, "#" only once.
+URL_CHARS = re.compile(r"[A-Za-z0-9\-._~!$&*+,;=:@/?#%]")
+PERCENT_BAD = re.compile(r"%(?![0-9A-Fa-f]{2})")
+URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+# A host name and an optional port, as an address's authority writes them.
+NETLOC = re.compile(r"([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d*))?")
+
 
 @dataclass(frozen=True)
 class Placeholder:
@@ -110,8 +131,11 @@ def _shown(text: str, *, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def text_problems(*, text: str, allowed: Iterable[str]) -> list[str]:
-    """List what makes a piece of copy unsafe or unreadable as plain text with placeholders."""
+def text_problems(*, text: str, allowed: Iterable[str], links: bool = False) -> list[str]:
+    """List what makes a piece of copy unsafe or unreadable as plain text with placeholders.
+
+    With `links` (the body), [text](https://…) links to the allowed hosts are fine.
+    """
     allowed = tuple(allowed)
     # Translators: said when an email allows no placeholders at all.
     listed = ", ".join(f"{{{{ {name} }}}}" for name in allowed) or gettext("none")
@@ -144,7 +168,12 @@ def text_problems(*, text: str, allowed: Iterable[str]) -> list[str]:
     if CONTROL.search(text):
         problems.append(gettext("Remove the invisible control characters."))
     problems += invisible_problems(text=text)
-    problems += link_problems(text=INVISIBLE.sub("", text))
+    if links:
+        problems += copy_link_problems(text=text)
+        # The rest is checked with each link's text in its place: the text shows, the
+        # address is checked above.
+        text = LINK_MARKUP.sub(lambda match: f" {match.group(1)} ", text)
+    problems += link_problems(text=INVISIBLE.sub("", text), links=links)
     problems += phone_problems(text=INVISIBLE.sub("", text))
     return problems
 
@@ -191,8 +220,12 @@ def invisible_problems(*, text: str) -> list[str]:
     return problems
 
 
-def link_problems(*, text: str) -> list[str]:
-    """Say which text email programs would turn into a link, quoting the first of them."""
+def link_problems(*, text: str, links: bool = False) -> list[str]:
+    """Say which text email programs would turn into a link, quoting the first of them.
+
+    `links` says whether the field may hold [text](https://…) links (the body does), so
+    the message says where links go and to which hosts.
+    """
     found = [m.span() for m in SCHEME.finditer(text)] + [m.span() for m in WWW.finditer(text)]
     for match in DOTTED.finditer(text):
         labels = re.split(DOT, match.group())
@@ -209,25 +242,197 @@ def link_problems(*, text: str) -> list[str]:
         found.append(match.span())
     if not found:
         return []
-    quoted = sorted({_word_at(text, *span) for span in found}, key=text.find)
-    values = {"first": _shown(quoted[0]), "more": len(quoted) - 1}
-    if len(quoted) == 1:
+    # A link written [text](…) where none may be (the subject, the button) is quoted whole.
+    markups = list(LINK_MARKUP.finditer(text))
+
+    def quote(start: int, end: int) -> str:
+        markup = next((m for m in markups if m.start() <= start < m.end()), None)
+        return markup.group() if markup else _word_at(text, start, end)
+
+    quoted = sorted({quote(*span) for span in found}, key=text.find)
+    values = {"first": _shown(quoted[0]), "more": len(quoted) - 1, "hosts": _hosts_shown()}
+    if links and len(quoted) == 1:
         message = gettext(
             "Remove “%(first)s”: email programs turn anything that looks like a web or "
-            "email address into a link, so copy may not contain one. The email's button "
-            "is its only link."
+            "email address into a link. Links may only point to %(hosts)s, written as "
+            "[text](https://…)."
+        )
+    elif links:
+        message = ngettext(
+            "Remove “%(first)s” (and %(more)s more): email programs turn anything that "
+            "looks like a web or email address into a link. Links may only point to "
+            "%(hosts)s, written as [text](https://…).",
+            "Remove “%(first)s” (and %(more)s more): email programs turn anything that "
+            "looks like a web or email address into a link. Links may only point to "
+            "%(hosts)s, written as [text](https://…).",
+            values["more"],
+        )
+    elif len(quoted) == 1:
+        message = gettext(
+            "Remove “%(first)s”: email programs turn anything that looks like a web or "
+            "email address into a link, and the subject and the button label may not "
+            "contain one. Links go in the body, written as [text](https://…), and may "
+            "only point to %(hosts)s."
         )
     else:
         message = ngettext(
             "Remove “%(first)s” (and %(more)s more): email programs turn anything that "
-            "looks like a web or email address into a link, so copy may not contain one. "
-            "The email's button is its only link.",
+            "looks like a web or email address into a link, and the subject and the "
+            "button label may not contain one. Links go in the body, written as "
+            "[text](https://…), and may only point to %(hosts)s.",
             "Remove “%(first)s” (and %(more)s more): email programs turn anything that "
-            "looks like a web or email address into a link, so copy may not contain one. "
-            "The email's button is its only link.",
+            "looks like a web or email address into a link, and the subject and the "
+            "button label may not contain one. Links go in the body, written as "
+            "[text](https://…), and may only point to %(hosts)s.",
             values["more"],
         )
     return [message % values]
+
+
+def link_hosts() -> tuple[str, ...]:
+    """Return the hosts copy may link to: SITE_URL's, then EMAIL_COPY_LINK_HOSTS, each once."""
+    hosts = [urlsplit(settings.SITE_URL).hostname or "", *settings.EMAIL_COPY_LINK_HOSTS]
+    return tuple(dict.fromkeys(host.strip().lower() for host in hosts if host.strip()))
+
+
+def _hosts_shown() -> str:
+    """Name the hosts copy may link to, as a list in the active language ("a, b or c")."""
+    return str(get_text_list(list(link_hosts()), gettext("or")))
+
+
+@dataclass(frozen=True)
+class CopyLink:
+    """One [text](address) link in a paragraph of copy, as written (text unfilled)."""
+
+    text: str
+    url: str
+
+
+def links_split(text: str) -> list["str | CopyLink"]:
+    """Cut a piece of copy into its plain text and its [text](address) links, in order."""
+    pieces: list[str | CopyLink] = []
+    position = 0
+    for match in LINK_MARKUP.finditer(text):
+        if match.start() > position:
+            pieces.append(text[position : match.start()])
+        pieces.append(CopyLink(text=match.group(1), url=match.group(2)))
+        position = match.end()
+    if position < len(text):
+        pieces.append(text[position:])
+    return pieces
+
+
+def _char_shown(char: str) -> str:
+    """Write a character for an error message: itself, or its code point when it hides."""
+    if char.isprintable() and not char.isspace():
+        return char
+    return f"U+{ord(char):04X}"
+
+
+def _link_url_fault(url: str) -> tuple[str, dict[str, str]] | None:
+    """Name what is wrong with a link's address, and what to say about it, or None."""
+    if "{{" in url or "}}" in url:
+        return "placeholder", {}
+    scheme = URL_SCHEME.match(url)
+    name = scheme.group(1).lower() if scheme else ""
+    if name == "http":
+        return "http", {}
+    if name != "https" or not url[len(scheme.group()) :].startswith("//"):
+        return "not_web", {}
+    authority = re.split(r"[/?#]", url[len("https://") :], maxsplit=1)[0]
+    if not authority.isascii() and "@" not in authority:
+        with contextlib.suppress(UnicodeError):
+            written = authority.encode("idna").decode("ascii")
+            if NETLOC.fullmatch(written):
+                return "unicode_host", {"written": written}
+    bad = [char for char in url if not URL_CHARS.fullmatch(char)]
+    if not bad and PERCENT_BAD.search(url):
+        bad = ["%"]  # not the start of an escape
+    if not bad and url.count("#") > 1:
+        bad = ["#"]
+    if bad:
+        return "char", {"char": _char_shown(bad[0])}
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a port that is not a number)
+    except ValueError:
+        return "not_web", {}
+    if "@" in parts.netloc:
+        return "userinfo", {}
+    netloc = NETLOC.fullmatch(parts.netloc)
+    if netloc is None:
+        return "not_web", {}
+    host, port = netloc.group(1).lower(), netloc.group(2)
+    if port is not None and port != "443":
+        return "port", {"port": port}
+    if host not in link_hosts():
+        return "host", {"host": host}
+    return None
+
+
+def link_url_problem(url: str) -> str | None:
+    """Say what is wrong with the address of a [text](address) link, or None if nothing.
+
+    Strict on purpose: an https address on one of the allowed hosts, written in ASCII
+    (an international name in its xn-- form), with no user name, port or placeholder.
+    Every message ends by saying where links may point.
+    """
+    fault = _link_url_fault(url)
+    if fault is None:
+        return None
+    kind, extra = fault
+    messages = {
+        "placeholder": gettext(
+            "The link “%(url)s” has a placeholder in its address: write the address out "
+            "in full (placeholders may go in the link's text). Links may only point to "
+            "%(hosts)s, written as [text](https://…)."
+        ),
+        "http": gettext(
+            "The link “%(url)s” starts with http://, which is not secure: write https://. "
+            "Links may only point to %(hosts)s, written as [text](https://…)."
+        ),
+        "not_web": gettext(
+            "The link “%(url)s” is not a web address. Links may only point to %(hosts)s, "
+            "written as [text](https://…)."
+        ),
+        "unicode_host": gettext(
+            "The link “%(url)s” writes its host in letters outside ASCII: write it as "
+            "%(written)s. Links may only point to %(hosts)s, written as [text](https://…)."
+        ),
+        "char": gettext(
+            "The link “%(url)s” contains “%(char)s”, which an address cannot hold as "
+            "written. Links may only point to %(hosts)s, written as [text](https://…)."
+        ),
+        "userinfo": gettext(
+            "The link “%(url)s” has a name and “@” before its host, which hides where it "
+            "goes. Links may only point to %(hosts)s, written as [text](https://…)."
+        ),
+        "port": gettext(
+            "The link “%(url)s” names a port (“:%(port)s”): remove it. Links may only "
+            "point to %(hosts)s, written as [text](https://…)."
+        ),
+        "host": gettext(
+            "The link “%(url)s” points to %(host)s. Links may only point to %(hosts)s, "
+            "written as [text](https://…)."
+        ),
+    }
+    return messages[kind] % {"url": _shown(url, limit=60), "hosts": _hosts_shown(), **extra}
+
+
+def copy_link_problems(*, text: str) -> list[str]:
+    """List what is wrong with the [text](address) links of a body, once each."""
+    problems = []
+    for piece in links_split(text):
+        if not isinstance(piece, CopyLink):
+            continue
+        if not piece.text.strip():
+            problems.append(
+                gettext("The link to “%(url)s” has no text: write it as [text](https://…).")
+                % {"url": _shown(piece.url, limit=60)}
+            )
+        if problem := link_url_problem(piece.url):
+            problems.append(problem)
+    return list(dict.fromkeys(problems))
 
 
 def phone_problems(*, text: str) -> list[str]:
@@ -277,6 +482,15 @@ def _too_long(field: str, *, length: int, limit: int) -> str:
             )
             % values
         )
+    if field == "preheader":
+        return (
+            ngettext(
+                "The preview text has %(length)s character; keep it to %(limit)s.",
+                "The preview text has %(length)s characters; keep it to %(limit)s.",
+                length,
+            )
+            % values
+        )
     if field == "body":
         return (
             ngettext(
@@ -299,13 +513,24 @@ def _too_long(field: str, *, length: int, limit: int) -> str:
 def _not_one_line(field: str) -> str:
     if field == "subject":
         return gettext("The subject must be one line.")
+    if field == "preheader":
+        return gettext("The preview text must be one line.")
     return gettext("The button label must be one line.")
 
 
 def field_problems(
-    *, field: str, text: str, limit: int, one_line: bool, allowed: Iterable[str]
+    *,
+    field: str,
+    text: str,
+    limit: int,
+    one_line: bool,
+    allowed: Iterable[str],
+    links: bool = False,
 ) -> list[str]:
-    """List what is wrong with one field of copy: emptiness, length, lines, syntax."""
+    """List what is wrong with one field of copy: emptiness, length, lines, syntax.
+
+    With `links` (the body), [text](https://…) links to the allowed hosts are fine.
+    """
     problems = []
     if not text.strip():
         problems.append(_empty(field))
@@ -313,11 +538,17 @@ def field_problems(
         problems.append(_too_long(field, length=len(text), limit=limit))
     if one_line and ("\n" in text or "\r" in text):
         problems.append(_not_one_line(field))
-    return problems + text_problems(text=text, allowed=allowed)
+    return problems + text_problems(text=text, allowed=allowed, links=links)
 
 
 def copy_problems(
-    *, subject: str, body: str, button: str, allowed: Iterable[str], has_button: bool
+    *,
+    subject: str,
+    body: str,
+    button: str,
+    allowed: Iterable[str],
+    has_button: bool,
+    preheader: str = "",
 ) -> dict[str, list[str]]:
     """Map each field of an email's copy to what is wrong with it (empty when it is fine)."""
     allowed = tuple(allowed)
@@ -326,9 +557,24 @@ def copy_problems(
             field="subject", text=subject, limit=SUBJECT_MAX_LENGTH, one_line=True, allowed=allowed
         ),
         "body": field_problems(
-            field="body", text=body, limit=BODY_MAX_LENGTH, one_line=False, allowed=allowed
+            field="body",
+            text=body,
+            limit=BODY_MAX_LENGTH,
+            one_line=False,
+            allowed=allowed,
+            links=True,
         ),
         "button": [],
+        # Optional: an empty one lets the inbox show the body's first words.
+        "preheader": field_problems(
+            field="preheader",
+            text=preheader,
+            limit=PREHEADER_MAX_LENGTH,
+            one_line=True,
+            allowed=allowed,
+        )
+        if preheader
+        else [],
     }
     count = body.count(BUTTON)
     if has_button and count != 1:

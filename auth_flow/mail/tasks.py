@@ -146,6 +146,7 @@ def copy_test_send(
     button: str,
     to: str,
     language: str = "",
+    preheader: str = "",
     attempt: int = 1,
 ) -> str:
     """Send unsaved email copy, in its language, to the staff member who asked for a test."""
@@ -156,6 +157,7 @@ def copy_test_send(
         "button": button,
         "to": to,
         "language": language,
+        "preheader": preheader,
     }
     return send_with_retry(
         task_=copy_test_send,

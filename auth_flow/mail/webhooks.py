@@ -15,8 +15,9 @@ from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
 from django.conf import settings
 from django.db.models import F
 from django.urls import URLPattern, path
+from django.utils import timezone
 
-from auth_flow.models import UndeliverableAddress
+from auth_flow.models import SentEmail, UndeliverableAddress
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +112,11 @@ def address_mark_undeliverable(
 def tracking_event_received(sender, *, event: AnymailTrackingEvent, esp_name: str, **kwargs):
     """Handle anymail's `tracking` signal; anything but a permanent failure is ignored."""
     reason = event_reason(event=event, esp_name=esp_name)
+    if reason is not None and event.message_id and len(event.message_id) <= 255:
+        # Counted in marketing's overview against the email it answers.
+        SentEmail.objects.filter(message_id=event.message_id, bounced_at__isnull=True).update(
+            bounced_at=timezone.now()
+        )
     recipient = (event.recipient or "").strip()
     # Longer than the column, or not an address: a 500 would make the provider retry
     # the whole batch for ever.

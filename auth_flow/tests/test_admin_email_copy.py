@@ -1,5 +1,5 @@
 """Marketing edits email copy in the admin: permissions, validation, preview, test send,
-history, revert and reset to default."""
+and two editors at once (drafts, publishing and history: test_admin_publishing.py)."""
 
 from http import HTTPStatus
 
@@ -26,13 +26,17 @@ def change_url(copy: EmailCopy) -> str:
     return reverse("admin:auth_flow_emailcopy_change", args=[copy.pk])
 
 
-def form_data(copy: EmailCopy, **changes) -> dict:
-    """Post the copy as the edit page would, from the version now in the database."""
+def form_data(copy: EmailCopy, *, publish: bool = False, **changes) -> dict:
+    """Post the copy as the edit page would, from the version now in the database.
+
+    As "Save draft" does, or as "Publish" does with `publish=True`.
+    """
     return {
         "subject": copy.subject,
         "body": copy.body,
         "button": copy.button,
         "loaded_version": EmailCopy.objects.get(id=copy.id).version,  # copy may be a version
+        **({"_publish": "Publish"} if publish else {"_continue": "Save draft"}),
         **changes,
     }
 
@@ -49,7 +53,8 @@ def test_marketing_sees_email_copy_and_nothing_else(marketing_client):
     index = marketing_client.get(reverse("admin:index"))
 
     assert index.status_code == HTTPStatus.OK
-    assert b"Email copy" in index.content
+    assert b"Emails" in index.content
+    assert b"Passage administration" in index.content
     for other in (b"Users", b"Groups", b"Undeliverable", b"task results"):
         assert other not in index.content
 
@@ -75,7 +80,11 @@ def test_marketing_cannot_delete_an_email(marketing_client, reset_copy):
 
 
 def test_the_list_says_when_each_email_is_sent_and_who_changed_it(marketing_client, reset_copy):
-    marketing_client.post(change_url(reset_copy), form_data(reset_copy, subject="New one"))
+    marketing_client.post(
+        change_url(reset_copy), form_data(reset_copy, subject="New one", publish=True)
+    )
+    other = EmailCopy.objects.get(name="password_changed", language="en")
+    marketing_client.post(change_url(other), form_data(other, subject="Draft only"))
 
     page = marketing_client.get(reverse("admin:auth_flow_emailcopy_changelist")).content
     page = page.decode()
@@ -84,7 +93,10 @@ def test_the_list_says_when_each_email_is_sent_and_who_changed_it(marketing_clie
     assert "Sent after an account&#x27;s password was changed or reset." in page
     assert "New one" in page
     assert "by mia" in page
-    assert "Never: the shipped default" in page  # the two untouched emails
+    assert "Never: the shipped default" in page  # the untouched emails
+    assert "Choose an email to edit" in page
+    assert "Draft by mia" in page
+    assert "Draft only" not in page  # the list shows the published subject
 
 
 def test_staff_without_the_permission_cannot_preview_or_send(client, reset_copy):
@@ -121,17 +133,20 @@ def test_create_marketing_user_refuses_a_weak_password(db):
 # Saving ----------------------------------------------------------------------------
 
 
-def test_a_valid_edit_is_saved_as_a_version_by_its_author(marketing_client, reset_copy):
+def test_a_valid_edit_is_published_as_a_version_by_its_author(marketing_client, reset_copy):
     response = marketing_client.post(
-        change_url(reset_copy), form_data(reset_copy, body=NEW_BODY.replace("\n", "\r\n"))
+        change_url(reset_copy),
+        form_data(reset_copy, body=NEW_BODY.replace("\n", "\r\n"), publish=True),
     )
 
     assert response.status_code == HTTPStatus.FOUND
     reset_copy.refresh_from_db()
     assert reset_copy.body == NEW_BODY  # newlines as a person sees them
+    assert not reset_copy.has_draft
     version = reset_copy.history.latest()
     assert version.history_user.username == "mia"
     assert version.body == NEW_BODY
+    assert version.publish_kind == "edit"
 
 
 @pytest.mark.parametrize(
@@ -195,8 +210,8 @@ def test_the_preview_renders_the_unsaved_text_with_sample_values(marketing_clien
     body = frame.content.decode()
     assert "Forgot it? It happens." in body
     assert "&lt;b&gt;bold&lt;/b&gt;" in body
-    # A test send and a preview never carry a real token: the button goes home.
-    assert 'href="http://127.0.0.1:8000/"' in body
+    # A test send and a preview never carry a real token: the button says so.
+    assert 'href="http://127.0.0.1:8000/emails/sample-link/"' in body
     csp = frame["Content-Security-Policy"]
     assert "default-src 'none'" in csp
     assert "sandbox" in csp
@@ -239,7 +254,7 @@ def test_a_test_send_goes_to_the_staff_members_own_address(
     assert message.to == ["mia@example.com"]
     assert message.subject == "[Test] Unsaved Passage subject"
     assert "Forgot it? It happens." in message.body
-    assert "http://127.0.0.1:8000/\n" in message.body
+    assert "http://127.0.0.1:8000/emails/sample-link/\n" in message.body
     assert "/accounts/reset/" not in message.body + message.alternatives[0].content
     reset_copy.refresh_from_db()
     assert reset_copy.subject == PASSWORD_RESET.subject
@@ -262,7 +277,7 @@ def test_a_test_send_needs_an_address(marketing_client, marketing_user, reset_co
     response = marketing_client.post(url, form_data(reset_copy))
 
     assert response.status_code == HTTPStatus.UNPROCESSABLE_CONTENT
-    assert "no email address" in response.content.decode()
+    assert "Choose someone from the list" in response.content.decode()
     assert mailoutbox == []
 
 
@@ -309,52 +324,6 @@ def test_the_test_send_limit_comes_from_the_settings(
 # History, revert, reset to default -------------------------------------------------
 
 
-def test_an_old_version_shows_its_difference_and_reverts_in_one_click(
-    marketing_client, reset_copy
-):
-    marketing_client.post(change_url(reset_copy), form_data(reset_copy, subject="First"))
-    marketing_client.post(change_url(reset_copy), form_data(reset_copy, subject="Second"))
-    first = reset_copy.history.get(subject="First")
-    history_url = reverse("admin:auth_flow_emailcopy_history", args=[reset_copy.pk])
-    version_url = reverse(
-        "admin:auth_flow_emailcopy_simple_history", args=[reset_copy.pk, first.history_id]
-    )
-
-    listing = marketing_client.get(history_url).content.decode()
-    assert version_url in listing
-    assert "mia" in listing
-
-    page = marketing_client.get(version_url).content.decode()
-    assert (
-        '<span class="removed"><span class="visually-hidden">Removed: </span>\u2212 First' in page
-    )
-    assert '<span class="added"><span class="visually-hidden">Added: </span>+ Second' in page
-
-    response = marketing_client.post(version_url, form_data(first))
-    assert response.status_code == HTTPStatus.FOUND
-    reset_copy.refresh_from_db()
-    assert reset_copy.subject == "First"
-    assert reset_copy.history.count() == 3  # the revert is a version of its own
-    assert reset_copy.history.latest().history_user.username == "mia"
-
-
-def test_reset_to_default_is_a_version_that_can_be_undone(marketing_client, reset_copy):
-    marketing_client.post(change_url(reset_copy), form_data(reset_copy, subject="Edited"))
-
-    response = marketing_client.post(
-        reverse("admin:auth_flow_emailcopy_changelist"),
-        {"action": "reset_to_default", "_selected_action": [reset_copy.pk]},
-    )
-
-    assert response.status_code == HTTPStatus.FOUND
-    reset_copy.refresh_from_db()
-    assert reset_copy.subject == PASSWORD_RESET.subject
-    assert [v.subject for v in reset_copy.history.order_by("history_date")] == [
-        "Edited",
-        PASSWORD_RESET.subject,
-    ]
-
-
 def test_staff_who_may_only_view_the_copy_cannot_reset_it(client, reset_copy):
     viewer = User.objects.create_user("vic", "vic@example.com", "x", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_emailcopy"))
@@ -379,14 +348,16 @@ def test_an_edit_from_an_older_version_is_refused_with_the_text_kept(marketing_c
     other.groups.add(*User.objects.get(username="mia").groups.all())
     max_client = type(marketing_client)()
     max_client.force_login(other)
-    mine = form_data(reset_copy, subject="Mia's subject")  # loaded before max saved
+    mine = form_data(reset_copy, subject="Mia's subject", publish=True)  # loaded before
 
-    max_client.post(change_url(reset_copy), form_data(reset_copy, subject="Max's subject"))
+    max_client.post(
+        change_url(reset_copy), form_data(reset_copy, subject="Max's subject", publish=True)
+    )
     response = marketing_client.post(change_url(reset_copy), mine)
 
     page = response.content.decode()
     assert response.status_code == HTTPStatus.OK
-    assert "max saved a newer version of this email" in page
+    assert "max changed this email at" in page
     assert 'value="Mia&#x27;s subject"' in page  # nothing typed is lost
     reset_copy.refresh_from_db()
     assert reset_copy.subject == "Max's subject"
@@ -401,6 +372,10 @@ def test_an_edit_from_an_older_version_is_refused_with_the_text_kept(marketing_c
     assert [v.subject for v in reset_copy.history.order_by("history_date")] == [
         "Max's subject",
         "Mia's subject",
+    ]
+    assert [v.history_user.username for v in reset_copy.history.order_by("history_date")] == [
+        "max",
+        "mia",
     ]
 
 

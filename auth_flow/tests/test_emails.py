@@ -1,6 +1,7 @@
 """Every email renders, carries its link from SITE_URL, and goes out through the provider."""
 
 import io
+import re
 from unittest import mock
 
 import pytest
@@ -33,7 +34,12 @@ def test_every_email_renders_text_and_html_from_one_copy(name, db):
     assert "[button]" not in rendered.text
     assert "[button]" not in rendered.html
     assert rendered.html.startswith("<!doctype html>")
-    assert "<style" not in rendered.html  # inline styles only, for mail clients
+    # Inline styles for mail clients; the one style sheet only adds the dark colours
+    # for clients that honour them.
+    (sheet,) = re.findall(r"<style>(.*?)</style>", rendered.html, re.S)
+    assert re.fullmatch(
+        r"\s*:root\s*\{[^{}]*\}\s*@media \(prefers-color-scheme: dark\)\s*\{.*\}\s*", sheet, re.S
+    ), sheet
     assert "<img" not in rendered.html
     assert "203.0.113.7" in rendered.text
     assert "203.0.113.7" in rendered.html

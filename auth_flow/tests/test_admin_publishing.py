@@ -1,0 +1,394 @@
+"""Marketing drafts, publishes, reverts and resets email copy, and reads its history."""
+
+import re
+from http import HTTPStatus
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+
+from auth_flow.apps import email_copy_defaults_ensure
+from auth_flow.mail.catalog import PASSWORD_RESET
+from auth_flow.models import EmailCopy, User
+from auth_flow.tests.test_admin_email_copy import NEW_BODY, change_url, form_data
+
+LIVE_SUBJECT = PASSWORD_RESET.subject
+SENT_SUBJECT = LIVE_SUBJECT.replace("{{ site_name }}", "Passage")
+
+
+@pytest.fixture
+def client_class() -> type[Client]:
+    return Client
+
+
+@pytest.fixture
+def reset_copy(db) -> EmailCopy:
+    """The reset email's copy with its history starting at the shipped default."""
+    copy = EmailCopy.objects.get(name="password_reset", language="en")
+    copy.history.all().delete()
+    email_copy_defaults_ensure()
+    return copy
+
+
+def reset_email(client, mailoutbox, user):
+    mailoutbox.clear()
+    client.post(reverse("password_reset"), {"email": user.email})
+    (message,) = mailoutbox
+    return message
+
+
+def writer(marketing_user: User, client_class, username: str = "wes") -> tuple[User, object]:
+    """A staff member who may write drafts but not publish them."""
+    person = User.objects.create_user(username, f"{username}@example.com", "x", is_staff=True)
+    person.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_emailcopy", "change_emailcopy", "view_historicalemailcopy"]
+        )
+    )
+    client = client_class()
+    client.force_login(person)
+    return person, client
+
+
+# Drafts never reach a live email ----------------------------------------------------
+
+
+def test_saving_makes_a_draft_and_live_emails_keep_the_published_text(
+    marketing_client, reset_copy, client, user, mailoutbox
+):
+    saved = marketing_client.post(
+        change_url(reset_copy), form_data(reset_copy, subject="Draft subject", body=NEW_BODY)
+    )
+
+    assert saved.status_code == HTTPStatus.FOUND
+    assert saved["Location"] == change_url(reset_copy)  # back to the editor to review
+    editor = marketing_client.get(change_url(reset_copy)).content.decode()
+    assert "Draft saved. Live emails still use the published text" in editor
+    assert 'value="Draft subject"' in editor  # the editor continues the draft
+    assert "Draft by mia" in editor
+    assert reset_email(client, mailoutbox, user).subject == SENT_SUBJECT
+    assert list(reset_copy.history.values_list("publish_kind", flat=True)) == ["shipped"]
+
+
+def test_a_draft_never_reaches_an_email_sent_by_the_worker(
+    transactional_db, marketing_client, settings, client, mailoutbox
+):
+    from auth_flow.tests.test_tasks import run_worker
+
+    copy = EmailCopy.objects.get(name="password_reset", language="en")
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    person = User.objects.create_user("ada", "ada@example.com", "x")
+    marketing_client.post(change_url(copy), form_data(copy, subject="Not yet"))
+
+    client.post(reverse("password_reset"), {"email": person.email})
+    run_worker()
+
+    assert [m.subject for m in mailoutbox] == [SENT_SUBJECT]
+
+
+def test_publishing_makes_the_text_live_and_records_who_and_why(
+    marketing_client, reset_copy, client, user, mailoutbox
+):
+    marketing_client.post(change_url(reset_copy), form_data(reset_copy, subject="New words"))
+    published = marketing_client.post(
+        change_url(reset_copy),
+        form_data(reset_copy, subject="New words", publish=True, publish_note="Friendlier"),
+    )
+
+    assert published.status_code == HTTPStatus.FOUND
+    page = marketing_client.get(change_url(reset_copy)).content.decode()
+    assert "Published. From now on every" in page
+    assert reset_email(client, mailoutbox, user).subject == "New words"
+    reset_copy.refresh_from_db()
+    assert not reset_copy.has_draft
+    latest = reset_copy.history.latest()
+    assert (latest.publish_kind, latest.publish_note) == ("edit", "Friendlier")
+    assert latest.history_user.username == "mia"
+
+
+def test_saving_the_published_text_again_leaves_no_draft(marketing_client, reset_copy):
+    marketing_client.post(change_url(reset_copy), form_data(reset_copy))
+
+    reset_copy.refresh_from_db()
+    assert not reset_copy.has_draft
+    assert "no draft" in marketing_client.get(change_url(reset_copy)).content.decode()
+
+
+def test_discarding_returns_the_editor_to_the_published_text(marketing_client, reset_copy):
+    marketing_client.post(change_url(reset_copy), form_data(reset_copy, subject="Oops"))
+
+    discarded = marketing_client.post(
+        change_url(reset_copy), form_data(reset_copy, subject="Oops", _discard="Discard")
+    )
+
+    assert discarded.status_code == HTTPStatus.FOUND
+    page = marketing_client.get(change_url(reset_copy)).content.decode()
+    assert "Draft discarded." in page
+    assert 'value="Oops"' not in page
+    assert f'value="{LIVE_SUBJECT}"' in page
+    reset_copy.refresh_from_db()
+    assert (reset_copy.has_draft, reset_copy.subject) == (False, LIVE_SUBJECT)
+
+
+def test_a_stale_discard_keeps_the_newer_draft(marketing_client, reset_copy):
+    stale = form_data(reset_copy, _discard="Discard")
+    marketing_client.post(change_url(reset_copy), form_data(reset_copy, subject="Newer"))
+
+    marketing_client.post(change_url(reset_copy), stale)
+
+    reset_copy.refresh_from_db()
+    assert reset_copy.draft_subject == "Newer"
+
+
+# The publish permission --------------------------------------------------------------
+
+
+def test_the_marketing_group_may_publish(marketing_user):
+    assert marketing_user.has_perm("auth_flow.publish_emailcopy")
+
+
+def test_a_writer_without_the_publish_permission_cannot_publish(
+    marketing_user, reset_copy, client_class
+):
+    _wes, wes = writer(marketing_user, client_class)
+
+    editor = wes.get(change_url(reset_copy)).content.decode()
+    assert 'name="_continue"' in editor
+    assert 'name="_publish"' not in editor
+    drafted = wes.post(change_url(reset_copy), form_data(reset_copy, subject="Mine"))
+    assert drafted.status_code == HTTPStatus.FOUND
+    assert "until someone who may publish" in wes.get(change_url(reset_copy)).content.decode()
+
+    forced = wes.post(change_url(reset_copy), form_data(reset_copy, subject="Mine", publish=True))
+
+    assert forced.status_code == HTTPStatus.FORBIDDEN
+    reset_copy.refresh_from_db()
+    assert reset_copy.subject == LIVE_SUBJECT
+    assert reset_copy.draft_subject == "Mine"
+
+
+# History, revert and reset -----------------------------------------------------------
+
+
+def test_the_shipped_default_is_version_1(marketing_client, reset_copy):
+    marketing_client.post(
+        change_url(reset_copy), form_data(reset_copy, subject="Edited", publish=True)
+    )
+
+    history = marketing_client.get(
+        reverse("admin:auth_flow_emailcopy_history", args=[reset_copy.pk])
+    ).content.decode()
+
+    rows = re.findall(r"<tr>\s*<th scope=\"row\">(.*?)</tr>", history, re.S)
+    assert len(rows) == 2
+    assert re.search(r"Version 2.*\(live\).*<td>Edit</td>", rows[0], re.S)
+    assert re.search(r"Version 1.*<td>Shipped default</td>", rows[1], re.S)
+    assert "Shipped with the site" in rows[1]
+    assert re.search(r"\d{1,2} \w{3} 20\d\d, \d\d:\d\d UTC", rows[0])  # one format, with zone
+    assert "/admin/auth_flow/user/" not in history  # names are not links to pages they can't open
+
+
+def test_reverting_to_version_1_is_a_draft_then_a_revert_version(
+    marketing_client, reset_copy, client, user, mailoutbox
+):
+    marketing_client.post(
+        change_url(reset_copy), form_data(reset_copy, subject="Edited", publish=True)
+    )
+    first = reset_copy.history.earliest()
+    version_url = reverse(
+        "admin:auth_flow_emailcopy_simple_history", args=[reset_copy.pk, first.history_id]
+    )
+
+    page = marketing_client.get(version_url).content.decode()
+    assert "The shipped default" in page
+    assert f"\u2212 {LIVE_SUBJECT}" in page  # from this version to the live text
+    assert "+ Edited" in page
+    drafted = marketing_client.post(version_url)
+
+    assert drafted.status_code == HTTPStatus.FOUND
+    assert reset_email(client, mailoutbox, user).subject == "Edited"  # still live
+    marketing_client.post(
+        change_url(reset_copy), form_data(reset_copy, publish=True) | {"subject": LIVE_SUBJECT}
+    )
+    assert reset_email(client, mailoutbox, user).subject == SENT_SUBJECT
+    latest = reset_copy.history.latest()
+    assert (latest.publish_kind, latest.publish_note) == ("revert", "Back to version 1")
+
+
+def test_reset_to_default_asks_first_then_makes_a_draft(marketing_client, reset_copy):
+    marketing_client.post(
+        change_url(reset_copy), form_data(reset_copy, subject="Edited", publish=True)
+    )
+    changelist = reverse("admin:auth_flow_emailcopy_changelist")
+    chosen = {"action": "reset_to_default", "_selected_action": [reset_copy.pk]}
+
+    asked = marketing_client.post(changelist, chosen)
+
+    assert asked.status_code == HTTPStatus.OK
+    assert "Start again from the shipped default?" in asked.content.decode()
+    reset_copy.refresh_from_db()
+    assert not reset_copy.has_draft
+
+    marketing_client.post(changelist, {**chosen, "confirmed": "yes"})
+
+    reset_copy.refresh_from_db()
+    assert reset_copy.subject == "Edited"  # live until published
+    assert (reset_copy.draft_subject, reset_copy.draft_kind) == (LIVE_SUBJECT, "reset")
+    marketing_client.post(
+        change_url(reset_copy), form_data(reset_copy, publish=True) | {"subject": LIVE_SUBJECT}
+    )
+    reset_copy.refresh_from_db()
+    assert reset_copy.subject == LIVE_SUBJECT
+    assert not reset_copy.edited  # follows the shipped words again
+    assert reset_copy.history.latest().publish_kind == "reset"
+
+
+def test_one_email_resets_from_its_editor_after_confirming(marketing_client, reset_copy):
+    url = reverse("admin:auth_flow_emailcopy_reset", args=[reset_copy.pk])
+    marketing_client.post(
+        change_url(reset_copy), form_data(reset_copy, subject="Edited", publish=True)
+    )
+
+    assert "Yes, start from the shipped default" in marketing_client.get(url).content.decode()
+    reset_copy.refresh_from_db()
+    assert not reset_copy.has_draft
+    assert marketing_client.post(url)["Location"] == change_url(reset_copy)
+    reset_copy.refresh_from_db()
+    assert reset_copy.has_draft
+    assert reset_copy.draft_subject == LIVE_SUBJECT
+
+
+def test_two_versions_compare_field_by_field_in_full(marketing_client, reset_copy):
+    long_line = "A sentence that is long enough to be cut off by the old history view. " * 3
+    marketing_client.post(
+        change_url(reset_copy),
+        form_data(reset_copy, body=NEW_BODY + "\n\n" + long_line.strip(), publish=True),
+    )
+    history_url = reverse("admin:auth_flow_emailcopy_history", args=[reset_copy.pk])
+
+    page = marketing_client.get(history_url, {"from": 1, "to": 2}).content.decode()
+
+    assert "+ " + long_line.strip() in page
+    assert "[" not in re.sub(r"\[button\]", "", page.split("compare-heading")[1])
+    assert "Forgot it? It happens." in page
+    bad = marketing_client.get(history_url, {"from": "x", "to": 99})
+    assert bad.status_code == HTTPStatus.OK  # a bad choice falls back, never a 500
+
+
+def test_a_viewer_sees_history_but_cannot_make_a_draft(marketing_user, reset_copy, client):
+    viewer = User.objects.create_user("vic", "vic@example.com", "x", is_staff=True)
+    viewer.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_emailcopy", "view_historicalemailcopy"])
+    )
+    client.force_login(viewer)
+    first = reset_copy.history.earliest()
+    url = reverse(
+        "admin:auth_flow_emailcopy_simple_history", args=[reset_copy.pk, first.history_id]
+    )
+
+    assert client.get(url).status_code == HTTPStatus.OK
+    assert client.post(url).status_code == HTTPStatus.FORBIDDEN
+    reset_copy.refresh_from_db()
+    assert not reset_copy.has_draft
+
+
+# Test sends --------------------------------------------------------------------------
+
+
+def test_a_test_goes_to_a_chosen_colleague(
+    marketing_client, marketing_user, reset_copy, mailoutbox
+):
+    colleague, _ = writer(marketing_user, type(marketing_client), username="cole")
+    admin = User.objects.create_superuser("root", "root@example.com", "x")
+    editor = marketing_client.get(change_url(reset_copy)).content.decode()
+    assert "cole (cole@example.com)" in editor
+    assert "root (root@example.com)" in editor
+    url = reverse("admin:auth_flow_emailcopy_send_test", args=[reset_copy.pk])
+
+    for person in (colleague, admin):
+        sent = marketing_client.post(url, form_data(reset_copy) | {"test_to": person.pk})
+        assert sent.status_code == HTTPStatus.OK
+        assert f"Test queued to {person.email}" in sent.content.decode()
+
+    assert [m.to for m in mailoutbox] == [["cole@example.com"], ["root@example.com"]]
+
+
+@pytest.mark.parametrize(
+    "who",
+    [
+        {"is_staff": False},  # a customer
+        {"is_staff": True},  # staff who cannot see the emails
+        {"is_staff": True, "is_active": False, "is_superuser": True},  # a former admin
+    ],
+)
+def test_a_test_never_goes_to_anyone_else(marketing_client, reset_copy, mailoutbox, who):
+    person = User.objects.create_user("out", "out@example.com", "x", **who)
+    url = reverse("admin:auth_flow_emailcopy_send_test", args=[reset_copy.pk])
+
+    for to in (person.pk, "out@example.com", "", "999999"):
+        refused = marketing_client.post(url, form_data(reset_copy) | {"test_to": to})
+        assert refused.status_code == HTTPStatus.UNPROCESSABLE_CONTENT
+        assert "Choose someone from the list" in refused.content.decode()
+    assert mailoutbox == []
+
+
+def test_a_test_emails_button_opens_a_page_that_explains(client, db):
+    page = client.get(reverse("email_link_sample"))
+
+    assert page.status_code == HTTPStatus.OK
+    assert "In a real email, the button takes the person" in page.content.decode()
+
+
+# Two editors at once -----------------------------------------------------------------
+
+
+def test_each_editor_sees_who_else_has_the_email_open(marketing_user, reset_copy, client_class):
+    url = reverse("admin:auth_flow_emailcopy_editing", args=[reset_copy.pk])
+    mia = client_class()
+    mia.force_login(marketing_user)
+    _alex, alex = writer(marketing_user, client_class, username="alex")
+
+    assert "also editing" not in mia.post(url).content.decode()  # alone so far
+    assert "mia is also editing this email" in alex.post(url).content.decode()
+    assert "alex is also editing this email" in mia.post(url).content.decode()
+    assert mia.get(url).status_code == HTTPStatus.METHOD_NOT_ALLOWED
+
+
+# The inbox's preview text ------------------------------------------------------------
+
+
+def test_the_preview_text_is_hidden_in_the_email_and_shown_in_the_inbox(
+    marketing_client, reset_copy, client, user, mailoutbox
+):
+    marketing_client.post(
+        change_url(reset_copy),
+        form_data(reset_copy, preheader="A new password for {{ username }}", publish=True),
+    )
+
+    message = reset_email(client, mailoutbox, user)
+    html = message.alternatives[0].content
+    hidden = html.split("<body", 1)[1].split("</div>", 1)[0]
+    assert "display:none" in hidden
+    assert "A new password for alice" in hidden
+    assert "A new password for" not in message.body  # the text part starts with the copy
+
+
+@pytest.mark.parametrize(
+    ("preheader", "message"),
+    [
+        ("x" * 151, "The preview text has 151 characters; keep it to 150."),
+        ("two\nlines", "The preview text must be one line."),
+        ("{{ user.password }}", "is not one of this email&#x27;s placeholders"),
+        ("Go to https://evil.example/", "Remove “https://evil.example/”"),
+    ],
+)
+def test_a_bad_preview_text_is_refused(marketing_client, reset_copy, preheader, message):
+    response = marketing_client.post(
+        change_url(reset_copy), form_data(reset_copy) | {"preheader": preheader}
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert message in response.content.decode()
+    reset_copy.refresh_from_db()
+    assert not reset_copy.has_draft
