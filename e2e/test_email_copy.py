@@ -14,6 +14,7 @@ MARKETING_PASSWORD = "mia-marketing-1234"
 NEW_SUBJECT = "Your {{ site_name }} reset link is here"
 OLD_PARAGRAPH = "Someone asked to reset the password of your {{ site_name }} account."
 NEW_PARAGRAPH = "Locked out, {{ username }}? It happens to everyone."
+FRAME = "iframe[title='HTML part of the email']"
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def editor(axe, page: Page, marketing: User, csp_violations) -> Page:
     page.get_by_label("Username").fill("mia")
     page.get_by_label("Password").fill(MARKETING_PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.get_by_role("link", name="Email copy").first.click()
+    page.get_by_role("link", name="Emails", exact=True).click()
     # One row per email and language; the English ones.
     page.locator("#changelist-filter").get_by_role("link", name="English").click()
     expect(page.get_by_role("cell", name="Sent when someone asks to reset")).to_be_visible()
@@ -55,50 +56,105 @@ def reset_email_for(user: User, mailoutbox):
     return mailoutbox[-1]
 
 
-def test_marketing_edits_previews_tests_and_saves_the_reset_email(
-    axe, editor: Page, mailoutbox, live_server
+@pytest.fixture
+def colleague(db) -> User:
+    return marketing_user_create(
+        username="cole", email="cole@example.com", password=MARKETING_PASSWORD
+    )
+
+
+def test_marketing_drafts_previews_tests_and_publishes_the_reset_email(
+    axe, colleague: User, editor: Page, mailoutbox, live_server
 ):
     page = editor
     page.evaluate("window.__noReload = true")
+    someone = User.objects.create_user("alice", "alice@example.com", "x")
     body = page.get_by_label("Body")
 
+    # Write a draft, and see it at phone width and in dark mode.
     page.get_by_label("Subject").fill(NEW_SUBJECT)
     body.fill(body.input_value().replace(OLD_PARAGRAPH, NEW_PARAGRAPH))
-
     expect(page.get_by_test_id("preview-subject")).to_have_text("Your Passage reset link is here")
     expect(page.get_by_test_id("preview-text")).to_contain_text(
         "Locked out, alice? It happens to everyone."
     )
-    frame = page.frame_locator("iframe[title='HTML part of the email']")
+    frame = page.frame_locator(FRAME)
     expect(frame.get_by_text("Locked out, alice? It happens to everyone.")).to_be_visible()
     expect(frame.get_by_role("link", name="Choose a new password")).to_have_attribute(
-        "href", f"{live_server.url}/"
+        "href", f"{live_server.url}/emails/sample-link/"
     )
-    assert page.evaluate("window.__noReload === true"), "the page reloaded"
     axe(page, "admin: email copy editor with live preview")
+    page.get_by_role("group", name="Preview width").get_by_role("radio", name="Phone").check()
+    page.get_by_role("group", name="Preview colours").get_by_role("radio", name="Dark").check()
+    expect(page.locator(FRAME)).to_have_js_property("clientWidth", 375)
+    expect(frame.locator("body")).to_have_css("background-color", "rgb(17, 24, 39)")
+    axe(page, "admin: email copy editor, phone and dark")
 
-    page.get_by_role("button", name="Send a test to mia@example.com").click()
-    expect(page.locator("#test-send-result")).to_contain_text("Test queued to mia@example.com")
+    # Send a test to a colleague: the unsaved text, never a real link.
+    page.get_by_label("Send a test to").select_option(label="cole (cole@example.com)")
+    page.get_by_role("button", name="Send the test").click()
+    expect(page.locator("#test-send-result")).to_contain_text("Test queued to cole@example.com")
     (test,) = mailoutbox
-    assert test.to == ["mia@example.com"]
+    assert test.to == [colleague.email]
     assert test.subject == "[Test] Your Passage reset link is here"
+    assert f"{live_server.url}/emails/sample-link/" in test.body
     assert "/accounts/reset/" not in test.body
-    assert (
-        EmailCopy.objects.get(name="password_reset", language="en").subject != NEW_SUBJECT
-    )  # unsaved
+    assert page.evaluate("window.__noReload === true"), "the page reloaded"
 
-    page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    # Save the draft: customers still get the published words.
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator(".messagelist")).to_contain_text("Draft saved.")
+    expect(page.locator(".copy-status")).to_contain_text("Draft by mia")
+    email = reset_email_for(someone, mailoutbox)
+    assert email.subject == "Reset your Passage password"
+    assert "Locked out" not in email.body
+
+    # Publish: the next reset email carries the new copy.
+    page.get_by_label("Note for the history (optional)").fill("Friendlier opening")
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("Published.")
     assert_no_csp_violations(page)
-
-    someone = User.objects.create_user("alice", "alice@example.com", "x")
     email = reset_email_for(someone, mailoutbox)
     html = email.alternatives[0].content
     assert email.subject == "Your Passage reset link is here"
     assert "Locked out, alice? It happens to everyone." in email.body
     assert "Locked out, <bdi>alice</bdi>? It happens to everyone." in html
-    assert "Someone asked to reset the password" not in email.body
     assert re.search(rf"{re.escape(live_server.url)}/accounts/reset/\S+/", email.body)
+
+    # Revert to the shipped version, review the draft, publish it.
+    page.get_by_role("link", name="History and earlier versions").click()
+    versions = page.get_by_role("table", name="Published versions")
+    expect(versions.get_by_role("row")).to_have_count(3)  # a header, versions 2 and 1
+    expect(versions.get_by_role("row").nth(1)).to_contain_text("Friendlier opening")
+    expect(versions.get_by_role("row").nth(2)).to_contain_text("Shipped default")
+    axe(page, "admin: email copy history")
+    page.get_by_role("link", name="Version 1", exact=True).click()
+    expect(page.locator(".copy-diff .removed").first).to_contain_text(
+        "Reset your {{ site_name }} password"
+    )
+    axe(page, "admin: an earlier version")
+    page.get_by_role("button", name="Make a draft from this version").click()
+    expect(page.locator(".messagelist")).to_contain_text("Made a draft from version 1.")
+    expect(page.get_by_label("Subject")).to_have_value("Reset your {{ site_name }} password")
+    # (A third reset email now would meet the per-address cap of three in 15 minutes.)
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("Published.")
+    assert reset_email_for(someone, mailoutbox).subject == "Reset your Passage password"
+    copy = EmailCopy.objects.get(name="password_reset", language="en")
+    assert copy.history.latest().publish_kind == "revert"
+    assert_no_csp_violations(page)
+
+
+def test_the_overview_says_what_each_email_does(axe, editor: Page, settings):
+    page = editor
+    page.goto(reverse("admin:index"))
+    page.get_by_role("link", name=re.compile("Emails at a glance")).click()
+
+    unknown = page.get_by_role("row", name=re.compile("Reset asked for an unknown address"))
+    expect(unknown).to_contain_text(
+        "Not sent: switched off by the PASSWORD_RESET_NOTIFY_UNKNOWN setting"
+    )
+    axe(page, "admin: emails at a glance")
 
 
 @pytest.mark.parametrize(
@@ -126,7 +182,7 @@ def test_a_bad_edit_is_refused_and_the_live_email_stays(
     expect(page.locator("#copy-preview-status")).to_contain_text(message)  # read out
     axe(page, "admin: editor refusing bad copy")
 
-    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_text("Please correct the error below.")).to_be_visible()
     axe(page, "admin: editor with save errors")
     expect(page.locator(".errorlist").first).to_contain_text(message)
@@ -138,46 +194,21 @@ def test_a_bad_edit_is_refused_and_the_live_email_stays(
     assert "Someone asked to reset the password of your Passage account." in email.body
 
 
-def test_history_shows_the_difference_and_reverts(axe, editor: Page):
+def test_reset_to_default_asks_first_and_makes_a_draft(axe, editor: Page):
     page = editor
     page.get_by_label("Subject").fill("A subject nobody liked")
-    page.get_by_role("button", name="Save", exact=True).click()
-    page.locator("#result_list").get_by_role("link", name="Password reset").click()
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("Published.")
 
-    page.get_by_role("link", name="History").click()
-    expect(page.get_by_role("cell", name="A subject nobody liked", exact=True)).to_be_visible()
-    axe(page, "admin: email copy history")
-
-    # Nothing older than the edit was saved through the admin, so restore the default.
-    page.goto(reverse("admin:auth_flow_emailcopy_changelist"))
-    page.get_by_role(
-        "checkbox", name="Select this object for an action - Password reset (English)"
-    ).check()
-    page.get_by_label("Action:").select_option("reset_to_default")
-    page.get_by_role("button", name="Run").click()
-    expect(page.locator(".messagelist")).to_contain_text("Reset 1 email to its shipped default")
-
-    copy = EmailCopy.objects.get(name="password_reset", language="en")
-    edited = copy.history.get(subject="A subject nobody liked")
-    page.goto(
-        reverse("admin:auth_flow_emailcopy_simple_history", args=[copy.pk, edited.history_id])
-    )
+    page.get_by_role("link", name="Start again from the shipped default…").click()
     expect(
-        page.get_by_role("heading", name="From this version to the current copy")
+        page.get_by_role("heading", name="Start again from the shipped default?")
     ).to_be_visible()
-    expect(page.locator(".copy-diff .removed")).to_contain_text("A subject nobody liked")
-    expect(page.locator(".copy-diff .added")).to_contain_text(
-        "Reset your {{ site_name }} password"
-    )
-    axe(page, "admin: history diff")
+    axe(page, "admin: reset to default, asking first")
+    page.get_by_role("button", name="Yes, start from the shipped default").click()
 
-    page.get_by_role("button", name="Revert").first.click()
-    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
-    copy.refresh_from_db()
-    assert copy.subject == "A subject nobody liked"
-    assert list(copy.history.values_list("subject", flat=True)[:3]) == [
-        "A subject nobody liked",  # the revert, a version of its own
-        "Reset your {{ site_name }} password",
-        "A subject nobody liked",
-    ]
+    expect(page.locator(".messagelist")).to_contain_text("Made a draft of the shipped default.")
+    expect(page.get_by_label("Subject")).to_have_value("Reset your {{ site_name }} password")
+    copy = EmailCopy.objects.get(name="password_reset", language="en")
+    assert copy.subject == "A subject nobody liked"  # live until published
     assert_no_csp_violations(page)

@@ -208,8 +208,8 @@ def test_marketing_edits_the_german_reset_email_for_german_users_only(
     expect(page.get_by_test_id("preview-subject")).to_have_text(
         "Ihr neuer Link für Passage, alice"
     )
-    page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("Published.")
 
     for address in ("greta@example.com", "emma@example.com"):
         Client().post(reverse("password_reset"), {"email": address})

@@ -4,8 +4,10 @@ The words of each email (subject, body, button label) are data: an `EmailCopy` r
 marketing edits in the admin, plain text with `{{ name }}` placeholders (see
 `auth_flow.mail.placeholders`), never a template. The layouts (`templates/emails/layout.txt`,
 `layout.html`) are the developers': they decide how any copy looks and are the only
-place the email's link appears, so copy can never move a token anywhere. The body is
-written once and becomes both the text part and the HTML part.
+place the email's action link (the button, which may carry a token) appears, so copy can
+never move a token anywhere; copy may only add links of its own to the site's own hosts
+(`[text](https://…)`, see placeholders). The body is written once and becomes both the
+text part and the HTML part.
 """
 
 import contextlib

@@ -448,16 +448,14 @@ def phone_problems(*, text: str) -> list[str]:
     if len(found) == 1:
         message = gettext(
             "Remove “%(first)s”: phones turn a phone number into a link that calls it, so "
-            "copy may not contain one. The email's button is its only link."
+            "copy may not contain one."
         )
     else:
         message = ngettext(
             "Remove “%(first)s” (and %(more)s more): phones turn a phone number into a "
-            "link that calls it, so copy may not contain one. The email's button is its "
-            "only link.",
+            "link that calls it, so copy may not contain one.",
             "Remove “%(first)s” (and %(more)s more): phones turn a phone number into a "
-            "link that calls it, so copy may not contain one. The email's button is its "
-            "only link.",
+            "link that calls it, so copy may not contain one.",
             values["more"],
         )
     return [message % values]

@@ -70,6 +70,13 @@
       });
     }
     modesRead();
+    // Choosing who gets a test is no change of the copy either.
+    const recipient = document.getElementById("test-send-to");
+    if (recipient) {
+      for (const type of ["input", "change"]) {
+        recipient.addEventListener(type, (event) => event.stopPropagation());
+      }
+    }
   }
 
   // Scroll kept ----------------------------------------------------------------------
