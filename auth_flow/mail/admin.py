@@ -425,7 +425,10 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         return {
             "copy_draft_state": copy_draft_state(copy=copy),
             "can_publish": self.has_publish_permission(request),
-            "copy_test_recipients": copy_test_recipients(),
+            # Colleagues' addresses only for those who may send a test.
+            "copy_test_recipients": copy_test_recipients()
+            if self.has_change_permission(request, copy)
+            else [],
             "copy_languages": languages,
             "copy_placeholders": placeholders,
             "copy_language": copy.language,
@@ -525,8 +528,12 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         copies = [copy for copy in queryset if copy.kind is not None]
         if request.POST.get("confirmed") != "yes":
             return self._reset_confirmation(request, copies, action=True)
-        for copy in copies:
-            self._reset(request, copy)
+        changed = [copy for copy in copies if not self._reset(request, copy)]
+        copies = [copy for copy in copies if copy not in changed]
+        if changed:
+            self.message_user(request, copy_changed_meanwhile(copies=changed), messages.WARNING)
+        if not copies:
+            return None
         self.message_user(
             request,
             ngettext(
@@ -541,14 +548,20 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         )
         return None
 
-    def _reset(self, request: HttpRequest, copy: EmailCopy) -> None:
-        copy_draft_from(
-            copy=copy,
-            words=copy_reset_words(copy=copy),
-            kind=CopyPublication.Kind.RESET,
-            note=gettext("Reset to the shipped default"),
-            user=request.user,
-        )
+    def _reset(self, request: HttpRequest, copy: EmailCopy) -> bool:
+        """Make the shipped-default draft, if the email is as the confirmation showed it."""
+        try:
+            copy_draft_from(
+                copy=copy,
+                loaded_version=_posted_version(request, key=f"version_{copy.pk}"),
+                words=copy_reset_words(copy=copy),
+                kind=CopyPublication.Kind.RESET,
+                note=gettext("Reset to the shipped default"),
+                user=request.user,
+            )
+        except EditConflict:
+            return False
+        return True
 
     def _reset_confirmation(self, request, copies, *, action: bool) -> TemplateResponse:
         context = {
@@ -566,7 +579,9 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         copy = self._editable(request, object_id)
         if request.method != "POST":
             return self._reset_confirmation(request, [copy], action=False)
-        self._reset(request, copy)
+        if not self._reset(request, copy):
+            self.message_user(request, copy_changed_meanwhile(copies=[copy]), messages.WARNING)
+            return self._reset_confirmation(request, [copy], action=False)
         self.message_user(
             request,
             gettext(
@@ -651,8 +666,12 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         if request.GET.get("scheme") == "dark":
             # An iframe's prefers-color-scheme follows the admin page, not the editor's
             # choice: turn the layout's dark rules on as a client in dark mode would. Only
-            # the first, the layout's own; the copy's text comes after it, escaped.
-            html = html.replace("@media (prefers-color-scheme: dark)", "@media all", 1)
+            # the layout's own, in its style sheet: copy (the <title> before it, the body
+            # after) is escaped text and can never open a <style> of its own.
+            head, style, rest = html.partition("<style>")
+            html = (
+                head + style + rest.replace("@media (prefers-color-scheme: dark)", "@media all", 1)
+            )
         return HttpResponse(html)
 
     @method_decorator(require_POST)
@@ -661,7 +680,7 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         copy = self._editable(request, object_id)
         form = self._unsaved_form(request, copy)
         recipients = copy_test_recipients()
-        chosen = request.POST.get("test_to", str(request.user.pk))
+        chosen = request.POST.get("test_to", str(request.user.pk))[:20]
         to = next((r.email for r in recipients if str(r.pk) == chosen), "")
         context = {"form": form, "copy": copy, "to": to}
         status = HTTPStatus.OK
@@ -762,13 +781,18 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         if request.method == "POST":
             if not self.has_change_permission(request, copy):
                 raise PermissionDenied
-            copy_draft_from(
-                copy=copy,
-                words={field: getattr(version, field, "") for field in COPY_FIELDS},
-                kind=CopyPublication.Kind.REVERT,
-                note=gettext("Back to version %(number)s") % {"number": version.number},
-                user=request.user,
-            )
+            try:
+                copy_draft_from(
+                    copy=copy,
+                    loaded_version=_posted_version(request, key="loaded_version"),
+                    words={field: getattr(version, field, "") for field in COPY_FIELDS},
+                    kind=CopyPublication.Kind.REVERT,
+                    note=gettext("Back to version %(number)s") % {"number": version.number},
+                    user=request.user,
+                )
+            except EditConflict:
+                self.message_user(request, copy_changed_meanwhile(copies=[copy]), messages.WARNING)
+                return HttpResponseRedirect(request.path)
             self.message_user(
                 request,
                 gettext(
@@ -783,6 +807,7 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
             )
         current = copy_versions(copy=copy)[-1]
         context = {
+            "copy_draft_state": copy_draft_state(copy=copy),
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "original": copy,
@@ -849,6 +874,24 @@ def copy_overview(*, now=None) -> list[dict]:
             }
         )
     return emails_shown
+
+
+def _posted_version(request: HttpRequest, *, key: str) -> int:
+    """Read the version a confirmation page showed; 0 (matching none) if absent or bad."""
+    value = request.POST.get(key, "")
+    return int(value) if value.isdigit() and len(value) < 10 else 0
+
+
+def copy_changed_meanwhile(*, copies: list) -> str:
+    """Say that emails changed since the page was shown, so nothing was replaced."""
+    names = ", ".join(str(copy) for copy in copies)
+    return ngettext(
+        "%(emails)s changed while you were deciding (someone saved a draft or published), "
+        "so its draft was not replaced. Look at it again, then choose once more.",
+        "%(emails)s changed while you were deciding (someone saved drafts or published), "
+        "so their drafts were not replaced. Look at them again, then choose once more.",
+        len(copies),
+    ) % {"emails": names}
 
 
 def copy_test_recipients() -> list:

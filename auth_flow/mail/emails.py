@@ -27,6 +27,7 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, mailers
+from django.db import DatabaseError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -266,11 +267,17 @@ def rendered_send(*, rendered: RenderedEmail, to: str, name: str) -> None:
         # Counted for marketing's overview: which email, its language, and the provider's
         # id to match a bounce to; never the address.
         message_id = getattr(getattr(message, "anymail_status", None), "message_id", "")
-        SentEmail.objects.create(
-            name=name,
-            language=rendered.language,
-            message_id=message_id if isinstance(message_id, str) else "",
-        )
+        try:
+            with transaction.atomic():  # a savepoint, should a caller hold a transaction
+                SentEmail.objects.create(
+                    name=name,
+                    language=rendered.language,
+                    message_id=message_id if isinstance(message_id, str) else "",
+                )
+        except DatabaseError as error:
+            # The email went: a count that failed must not make the task retry (a second
+            # email) or fail for the next recipient.
+            logger.error("Could not count a sent %s email (%s).", name, type(error).__name__)
 
 
 # One open connection to the provider per thread (the worker's sending threads each keep

@@ -359,6 +359,10 @@ def _link_url_fault(url: str) -> tuple[str, dict[str, str]] | None:
         return "not_web", {}
     if "@" in parts.netloc:
         return "userinfo", {}
+    # After the host too: "https://passage.example#@evil.com" opens the site but reads as
+    # a link to evil.com in the text part. The site's own links never need one.
+    if "@" in url:
+        return "char", {"char": "@"}
     netloc = NETLOC.fullmatch(parts.netloc)
     if netloc is None:
         return "not_web", {}

@@ -107,10 +107,20 @@ def copy_draft_discard(*, copy: EmailCopy, loaded_version: int) -> None:
         raise EditConflict
 
 
-def copy_draft_from(*, copy: EmailCopy, words: dict[str, str], kind: str, note: str, user: User):
+def copy_draft_from(
+    *,
+    copy: EmailCopy,
+    loaded_version: int,
+    words: dict[str, str],
+    kind: str,
+    note: str,
+    user: User,
+) -> None:
     """Make a draft from chosen words (an old version, the shipped default), replacing any.
 
-    Bumps the version, so an editor with the old draft open is told before saving over it.
+    Only over the draft the person saw when they chose (`loaded_version`): a draft someone
+    saved meanwhile is not thrown away unseen (EditConflict). Bumps the version, so an
+    editor with the old draft open is told before saving over this one.
     """
     fields = {
         "has_draft": True,
@@ -120,7 +130,11 @@ def copy_draft_from(*, copy: EmailCopy, words: dict[str, str], kind: str, note: 
         "draft_by": user,
         "draft_at": timezone.now(),
     }
-    EmailCopy.objects.filter(pk=copy.pk).update(version=F("version") + 1, **fields)
+    claimed = EmailCopy.objects.filter(pk=copy.pk, version=loaded_version).update(
+        version=F("version") + 1, **fields
+    )
+    if not claimed:
+        raise EditConflict
 
 
 def copy_reset_words(*, copy: EmailCopy) -> dict[str, str]:

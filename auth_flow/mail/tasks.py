@@ -16,7 +16,7 @@ from django.tasks import Task, TaskResultStatus, task
 from django.utils import timezone
 
 from auth_flow.mail import emails
-from auth_flow.models import PendingSignup, email_canonicalize
+from auth_flow.models import PendingSignup, SentEmail, email_canonicalize
 from auth_flow.protection.ratelimit import Rate, rate_limit_hit_shared, rate_windows_prune
 
 logger = logging.getLogger(__name__)
@@ -214,11 +214,23 @@ def task_results_prune() -> str:
     deleted, _ = DBTaskResult.objects.finished().filter(finished_at__lte=cutoff).delete()
     windows = rate_windows_prune()
     signups = pending_signups_prune()
+    counted = sent_emails_prune()
     task_results_prune_schedule(delay=PRUNE_EVERY)
     return (
         f"pruned {deleted} task result(s), {windows} ended rate window(s), "
-        f"{signups} expired sign-up(s)"
+        f"{signups} expired sign-up(s), {counted} sent-email count(s)"
     )
+
+
+# The overview counts the last 30 days; a few more so a bounce reported late still lands.
+SENT_EMAIL_RETENTION = timedelta(days=35)
+
+
+def sent_emails_prune() -> int:
+    """Delete the sent-email counts older than the overview shows."""
+    cutoff = timezone.now() - SENT_EMAIL_RETENTION
+    deleted, _ = SentEmail.objects.filter(sent_at__lte=cutoff).delete()
+    return deleted
 
 
 def pending_signups_prune() -> int:

@@ -204,7 +204,8 @@ def test_reverting_to_version_1_is_a_draft_then_a_revert_version(
     assert "The shipped default" in page
     assert f"\u2212 {LIVE_SUBJECT}" in page  # from this version to the live text
     assert "+ Edited" in page
-    drafted = marketing_client.post(version_url)
+    reset_copy.refresh_from_db()
+    drafted = marketing_client.post(version_url, {"loaded_version": reset_copy.version})
 
     assert drafted.status_code == HTTPStatus.FOUND
     assert reset_email(client, mailoutbox, user).subject == "Edited"  # still live
@@ -230,7 +231,9 @@ def test_reset_to_default_asks_first_then_makes_a_draft(marketing_client, reset_
     reset_copy.refresh_from_db()
     assert not reset_copy.has_draft
 
-    marketing_client.post(changelist, {**chosen, "confirmed": "yes"})
+    marketing_client.post(
+        changelist, {**chosen, "confirmed": "yes", f"version_{reset_copy.pk}": reset_copy.version}
+    )
 
     reset_copy.refresh_from_db()
     assert reset_copy.subject == "Edited"  # live until published
@@ -253,7 +256,10 @@ def test_one_email_resets_from_its_editor_after_confirming(marketing_client, res
     assert "Yes, start from the shipped default" in marketing_client.get(url).content.decode()
     reset_copy.refresh_from_db()
     assert not reset_copy.has_draft
-    assert marketing_client.post(url)["Location"] == change_url(reset_copy)
+    confirmed = {"loaded_version": reset_copy.version}
+    assert marketing_client.post(
+        url, confirmed | {f"version_{reset_copy.pk}": reset_copy.version}
+    )["Location"] == change_url(reset_copy)
     reset_copy.refresh_from_db()
     assert reset_copy.has_draft
     assert reset_copy.draft_subject == LIVE_SUBJECT
@@ -392,3 +398,127 @@ def test_a_bad_preview_text_is_refused(marketing_client, reset_copy, preheader, 
     assert message in response.content.decode()
     reset_copy.refresh_from_db()
     assert not reset_copy.has_draft
+
+
+# What the attacker's review found ---------------------------------------------------
+
+
+def test_a_revert_never_replaces_a_draft_saved_after_the_page_was_shown(
+    marketing_client, marketing_user, reset_copy, client_class
+):
+    first = reset_copy.history.earliest()
+    version_url = reverse(
+        "admin:auth_flow_emailcopy_simple_history", args=[reset_copy.pk, first.history_id]
+    )
+    shown = {"loaded_version": EmailCopy.objects.get(pk=reset_copy.pk).version}
+    _wes, wes = writer(marketing_user, client_class)
+    wes.post(change_url(reset_copy), form_data(reset_copy, subject="Wes's long draft"))
+
+    answer = marketing_client.post(version_url, shown)
+
+    assert answer.status_code == HTTPStatus.FOUND
+    assert "changed while you were deciding" in marketing_client.get(version_url).content.decode()
+    reset_copy.refresh_from_db()
+    assert reset_copy.draft_subject == "Wes's long draft"
+    # Seen now: the page names the draft it would replace.
+    assert "Draft by wes" in marketing_client.get(version_url).content.decode()
+
+
+def test_a_reset_never_replaces_a_draft_saved_after_the_confirmation(marketing_client, reset_copy):
+    url = reverse("admin:auth_flow_emailcopy_reset", args=[reset_copy.pk])
+    shown = {f"version_{reset_copy.pk}": EmailCopy.objects.get(pk=reset_copy.pk).version}
+    marketing_client.post(change_url(reset_copy), form_data(reset_copy, subject="Newer"))
+
+    answer = marketing_client.post(url, shown)
+
+    assert answer.status_code == HTTPStatus.OK  # asked again
+    assert "changed while you were deciding" in answer.content.decode()
+    reset_copy.refresh_from_db()
+    assert reset_copy.draft_subject == "Newer"
+
+
+def test_writers_draft_and_the_marketing_group_publishes_after_every_migrate(db):
+    from django.contrib.auth.models import Group
+
+    from auth_flow.mail.marketing import marketing_user_create
+
+    wes = marketing_user_create(username="wes", email="w@example.com", password="x", writer=True)
+    writers = Group.objects.get(name="Email writers")
+    writers.permissions.add(Permission.objects.get(codename="publish_emailcopy"))  # by hand
+    email_copy_defaults_ensure()  # as every migrate does
+
+    wes = User.objects.get(pk=wes.pk)
+    assert wes.has_perm("auth_flow.change_emailcopy")
+    assert not wes.has_perm("auth_flow.publish_emailcopy")
+    marketing = Group.objects.get(name="Marketing")
+    assert marketing.permissions.filter(codename="publish_emailcopy").exists()
+    # Made a publisher: one email role at a time.
+    wes = marketing_user_create(username="wes", email="w@example.com", password="x")
+    assert list(wes.groups.values_list("name", flat=True)) == ["Marketing"]
+
+
+def test_staff_who_may_only_read_an_email_see_no_colleagues_addresses(reset_copy, client):
+    User.objects.create_superuser("root", "root-secret@example.com", "x")
+    viewer = User.objects.create_user("vic", "vic@example.com", "x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_emailcopy"))
+    client.force_login(viewer)
+
+    page = client.get(change_url(reset_copy)).content.decode()
+
+    assert "root-secret@example.com" not in page
+    assert "Send the test" not in page
+    assert reverse("admin:auth_flow_emailcopy_editing", args=[reset_copy.pk]) not in page
+    assert "You may read this email." in page
+
+
+def test_the_dark_preview_switches_only_the_layouts_style_sheet(marketing_client, reset_copy):
+    marker = "@media (prefers-color-scheme: dark)"
+    preview = reverse("admin:auth_flow_emailcopy_preview", args=[reset_copy.pk])
+    page = marketing_client.post(preview, form_data(reset_copy, subject=marker)).content.decode()
+    frame_url = page.split('<iframe src="')[1].split('"')[0].replace("&amp;", "&")
+
+    dark = marketing_client.get(frame_url.split("&scheme=")[0] + "&scheme=dark").content.decode()
+
+    assert f"<title>{marker}</title>" in dark  # the copy, as typed
+    assert "@media all" in dark.split("<style>", 1)[1]
+
+
+def test_a_long_publish_note_is_refused_where_it_is_typed(marketing_client, reset_copy):
+    answer = marketing_client.post(
+        change_url(reset_copy), form_data(reset_copy, publish=True, publish_note="x" * 201)
+    )
+
+    assert "at most 200 characters" in answer.content.decode()
+    reset_copy.refresh_from_db()
+    assert reset_copy.history.count() == 1
+
+
+def test_an_email_that_went_is_not_failed_by_its_count(client, user, mailoutbox, monkeypatch):
+    from django.db import OperationalError
+
+    from auth_flow.models import SentEmail
+
+    def broken(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(SentEmail.objects, "create", broken)
+
+    client.post(reverse("password_reset"), {"email": user.email})
+
+    assert len(mailoutbox) == 1
+
+
+def test_old_sent_email_counts_are_pruned(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from auth_flow.mail.tasks import sent_emails_prune
+    from auth_flow.models import SentEmail
+
+    old = timezone.now() - timedelta(days=36)
+    SentEmail.objects.create(name="password_reset", language="en", sent_at=old)
+    kept = SentEmail.objects.create(name="password_reset", language="en")
+
+    assert sent_emails_prune() == 1
+    assert list(SentEmail.objects.all()) == [kept]

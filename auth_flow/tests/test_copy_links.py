@@ -95,6 +95,8 @@ def test_several_listed_hosts_are_named_as_a_list(link_hosts):
         ("[x](https://example.com/)", "points to example.com."),  # the listed one's parent
         ("[x](https://passage.example.evil.com)", "points to passage.example.evil.com."),
         ("[x](https://evil.com#passage.example)", "points to evil.com."),
+        ("[x](https://passage.example#@evil.com)", "contains “@”"),
+        ("[x](https://passage.example/?to=@evil.com)", "contains “@”"),
         ("[x](https://evil.com?next=passage.example)", "points to evil.com."),
         ("[x](https://passage.example./)", "is not a web address"),  # a trailing dot
         # A user name before the host: this one goes to evil.com.

@@ -1,4 +1,4 @@
-"""Create a staff account in the Marketing group (asks for its password)."""
+"""Create a staff account in the Marketing group, or with --writer in Email writers."""
 
 import getpass
 
@@ -12,14 +12,22 @@ from auth_flow.models import User
 
 
 class Command(BaseCommand):
-    help = "Create a marketing account: staff, in the Marketing group, able to edit email copy."
+    help = (
+        "Create a marketing account: staff who edit and publish email copy (the Marketing "
+        "group), or with --writer only write drafts for someone else to publish."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("email")
         parser.add_argument("--password", help="Set this password instead of asking for one.")
+        parser.add_argument(
+            "--writer",
+            action="store_true",
+            help="Write drafts only (the Email writers group); publishing is left to others.",
+        )
 
-    def handle(self, *args, username, email, password, **options):
+    def handle(self, *args, username, email, password, writer, **options):
         try:
             validate_email(email)
         except ValidationError as error:
@@ -32,7 +40,10 @@ class Command(BaseCommand):
             validate_password(password, User(username=username, email=email))
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
-        marketing_user_create(username=username, email=email, password=password)
+        marketing_user_create(username=username, email=email, password=password, writer=writer)
+        role = "write drafts of the emails" if writer else "edit and publish the emails"
         self.stdout.write(
-            self.style.SUCCESS(f"Marketing account {username} can now log in at /admin/.")
+            self.style.SUCCESS(
+                f"Marketing account {username} can now log in at /admin/ to {role}."
+            )
         )
