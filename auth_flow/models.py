@@ -177,6 +177,18 @@ class EmailCopyManager(models.Manager):
         return self.get(name=name, language=language)
 
 
+def _staff_member() -> models.ForeignKey:
+    """Point to who did something to the copy; kept as empty if the account goes."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+
 class CopyPublication(models.Model):
     """What each published version of email copy records beside its words."""
 
@@ -234,15 +246,12 @@ class EmailCopy(models.Model):
         editable=False,
     )
     draft_note = models.CharField(max_length=200, blank=True, editable=False)
-    draft_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
+    draft_by = _staff_member()
     draft_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the worker publishes the draft, and on whose authority; any change of the
+    # draft (a save, a discard, a publish) clears it (see auth_flow.mail.publishing).
+    publish_at = models.DateTimeField(null=True, blank=True, editable=False)
+    publish_at_by = _staff_member()
 
     # Only publishing records a version: drafts are work in progress, not history.
     history = HistoricalRecords(
@@ -260,6 +269,8 @@ class EmailCopy(models.Model):
             "draft_note",
             "draft_by",
             "draft_at",
+            "publish_at",
+            "publish_at_by",
         ],
     )
     objects = EmailCopyManager()

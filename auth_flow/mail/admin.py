@@ -39,6 +39,7 @@ from auth_flow.mail.publishing import (
     copy_draft_from,
     copy_draft_save,
     copy_publish,
+    copy_publish_schedule,
     copy_reset_words,
 )
 from auth_flow.models import (
@@ -77,11 +78,29 @@ class UndeliverableAddressAdmin(admin.ModelAdmin):
         return False
 
 
+# The submit button that schedules publishing instead of publishing now.
+SCHEDULE_BUTTON = "_schedule"
+
+
+def schedule_supported() -> bool:
+    """Say whether the task backend can run a task later (an in-process one cannot)."""
+    from auth_flow.mail.tasks import copy_publish_scheduled
+
+    return copy_publish_scheduled.get_backend().supports_defer
+
+
 class EmailCopyForm(forms.ModelForm):
     """Edit an email's words; the model's clean() holds the rules, shared with every path."""
 
     # The version the editor started from; a save from an older one is refused.
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    # When the worker is to publish the draft, in the admin's time zone.
+    publish_at = forms.DateTimeField(
+        label=_("Publish at"),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
     # Recorded with the version when the text is published; shown in History.
     publish_note = forms.CharField(
         label=_("Note for the history (optional)"),
@@ -129,6 +148,19 @@ class EmailCopyForm(forms.ModelForm):
     def _current_version(self) -> int | None:
         rows = EmailCopy.objects.filter(pk=self.instance.pk)
         return rows.values_list("version", flat=True).first()
+
+    def clean_publish_at(self):
+        at = self.cleaned_data.get("publish_at")
+        if SCHEDULE_BUTTON not in self.data:
+            return None
+        if at is None:
+            raise ValidationError(gettext("Choose when to publish the draft."))
+        now = timezone.now()
+        if at <= now + timedelta(minutes=1):
+            raise ValidationError(gettext("Choose a time at least a minute from now."))
+        if at > now + timedelta(days=366):
+            raise ValidationError(gettext("Choose a time within a year."))
+        return at
 
     def clean(self):
         cleaned = super().clean()
@@ -269,6 +301,12 @@ def copy_draft_state(*, copy: EmailCopy) -> str:
         return ""
     who = copy.draft_by.get_username() if copy.draft_by else ""
     when = moment_show(copy.draft_at) if copy.draft_at else ""
+    if copy.publish_at:
+        return gettext("Draft by %(who)s, %(when)s, to be published at %(at)s") % {
+            "who": who or "—",
+            "when": when or "—",
+            "at": moment_show(copy.publish_at),
+        }
     if who and when:
         return gettext("Draft by %(who)s, %(when)s, not published") % {"who": who, "when": when}
     return gettext("Draft, not published")
@@ -425,6 +463,8 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         return {
             "copy_draft_state": copy_draft_state(copy=copy),
             "can_publish": self.has_publish_permission(request),
+            "can_schedule": self.has_publish_permission(request) and schedule_supported(),
+            "time_zone_name": timezone.localtime().tzname(),
             # Colleagues' addresses only for those who may send a test.
             "copy_test_recipients": copy_test_recipients()
             if self.has_change_permission(request, copy)
@@ -442,7 +482,20 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         # writes; the other is answered by changeform_view below.
         words = {field: form.cleaned_data.get(field, getattr(obj, field)) for field in COPY_FIELDS}
         loaded = form.cleaned_data["loaded_version"]
-        if "_publish" in request.POST:
+        if SCHEDULE_BUTTON in request.POST:
+            if not self.has_publish_permission(request):
+                raise PermissionDenied
+            scheduled = copy_publish_schedule(
+                copy=obj,
+                loaded_version=loaded,
+                words=words,
+                user=request.user,
+                at=form.cleaned_data["publish_at"],
+                note=form.cleaned_data.get("publish_note", ""),
+            )
+            obj._outcome = "scheduled" if scheduled else "same"
+            obj._publish_at = form.cleaned_data["publish_at"]
+        elif "_publish" in request.POST:
             if not self.has_publish_permission(request):
                 raise PermissionDenied
             copy_publish(
@@ -465,6 +518,13 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
 
     def response_change(self, request, obj):
         outcome = getattr(obj, "_outcome", "")
+        if outcome == "scheduled":
+            message = gettext(
+                "Scheduled: the draft will be published at %(when)s. Saving, publishing or "
+                "discarding the draft before then calls it off."
+            ) % {"when": moment_show(obj._publish_at)}
+            self.message_user(request, message, messages.SUCCESS)
+            return HttpResponseRedirect(request.path)
         if outcome == "published":
             message = gettext(
                 "Published. From now on every “%(email)s” email uses this text; History "

@@ -13,10 +13,16 @@ from django.utils import timezone
 from auth_flow.models import COPY_FIELDS, CopyPublication, EmailCopy, User
 
 Kind = CopyPublication.Kind
+PUBLISH_PERMISSION = "auth_flow.publish_emailcopy"
 
 
 class EditConflict(Exception):
     """Someone wrote the copy after this editor loaded it."""
+
+
+# Any change of the draft calls off its scheduled publishing: the approver scheduled
+# the words they read, not whatever the draft holds later.
+_UNSCHEDULED = {"publish_at": None, "publish_at_by": None}
 
 
 def _draft_cleared() -> dict:
@@ -27,6 +33,7 @@ def _draft_cleared() -> dict:
         "draft_note": "",
         "draft_by": None,
         "draft_at": None,
+        **_UNSCHEDULED,
     }
 
 
@@ -59,6 +66,7 @@ def copy_draft_save(
             "draft_note": note,
             "draft_by": user,
             "draft_at": timezone.now(),
+            **_UNSCHEDULED,
         }
     claimed = EmailCopy.objects.filter(pk=copy.pk, version=loaded_version).update(
         version=loaded_version + 1, **fields
@@ -66,6 +74,69 @@ def copy_draft_save(
     if not claimed:
         raise EditConflict
     return fields["has_draft"]
+
+
+def copy_publish_schedule(
+    *,
+    copy: EmailCopy,
+    loaded_version: int,
+    words: dict[str, str],
+    user: User,
+    at,
+    note: str = "",
+) -> bool:
+    """Save words as the draft and have the worker publish them at `at`.
+
+    Return False (nothing scheduled) if they equal the published words. The task carries
+    the version this makes: a later change of the draft leaves it nothing to publish.
+    """
+    from auth_flow.mail import tasks
+
+    if not copy_draft_save(
+        copy=copy, loaded_version=loaded_version, words=words, user=user, note=note
+    ):
+        return False
+    version = loaded_version + 1
+    noted = {"draft_note": note} if note else {}  # else a revert keeps its own note
+    EmailCopy.objects.filter(pk=copy.pk, version=version).update(
+        publish_at=at, publish_at_by=user, **noted
+    )
+    transaction.on_commit(
+        lambda: tasks.copy_publish_scheduled.using(run_after=at).enqueue(
+            pk=copy.pk, version=version
+        )
+    )
+    return True
+
+
+def copy_publish_due(*, pk: int, version: int) -> str:
+    """Publish a scheduled draft if it is still the draft that was scheduled; say what."""
+    copy = (
+        EmailCopy.objects.filter(
+            pk=pk, version=version, has_draft=True, publish_at__lte=timezone.now()
+        )
+        .select_related("publish_at_by")
+        .first()
+    )
+    if copy is None:
+        return "nothing to publish: the draft changed, was published or was discarded"
+    approver = copy.publish_at_by
+    if approver is None or not approver.is_active or not approver.has_perm(PUBLISH_PERMISSION):
+        # Published on the approver's authority at the time it happens, not at the time
+        # they chose: someone who lost the right meanwhile publishes nothing.
+        EmailCopy.objects.filter(pk=pk, version=version).update(**_UNSCHEDULED)
+        return "nothing published: whoever scheduled it may no longer publish"
+    try:
+        copy_publish(
+            copy=copy,
+            loaded_version=version,
+            words=copy.draft_words,
+            user=copy.publish_at_by,
+            note=copy.draft_note,
+        )
+    except EditConflict:
+        return "nothing to publish: the draft changed meanwhile"
+    return f"published version {version + 1} of {copy.name} ({copy.language})"
 
 
 def copy_publish(

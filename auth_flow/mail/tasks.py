@@ -200,6 +200,14 @@ def queue_status() -> QueueStatus:
     )
 
 
+@task
+def copy_publish_scheduled(*, pk: int, version: int) -> str:
+    """Publish an email's draft at the time an approver chose (see mail.publishing)."""
+    from auth_flow.mail.publishing import copy_publish_due
+
+    return copy_publish_due(pk=pk, version=version)
+
+
 PRUNE_EVERY = timedelta(hours=1)
 
 

@@ -522,3 +522,136 @@ def test_old_sent_email_counts_are_pruned(db):
 
     assert sent_emails_prune() == 1
     assert list(SentEmail.objects.all()) == [kept]
+
+
+# Publishing at a chosen time -------------------------------------------------------
+
+
+@pytest.fixture
+def queue(settings):
+    """The database queue, which runs tasks later, as in production."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def in_minutes(minutes: int) -> str:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return (timezone.now() + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M")
+
+
+def scheduled(copy: EmailCopy, **changes) -> dict:
+    return form_data(copy, **changes) | {"_schedule": "Schedule", "publish_at": in_minutes(30)}
+
+
+def due_now(copy: EmailCopy) -> None:
+    """Let the chosen time come (the queue's run_after, and the row's publish_at)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    past = timezone.now() - timedelta(seconds=1)
+    EmailCopy.objects.filter(pk=copy.pk, publish_at__isnull=False).update(publish_at=past)
+    DBTaskResult.objects.update(run_after=past)
+
+
+def test_a_scheduled_draft_is_published_by_the_worker_at_its_time(
+    transactional_db, marketing_client, queue, client, mailoutbox
+):
+    from auth_flow.tests.test_tasks import run_worker
+
+    copy = EmailCopy.objects.get(name="password_reset", language="en")
+    person = User.objects.create_user("ada", "ada@example.com", "x")
+    answer = marketing_client.post(
+        change_url(copy), scheduled(copy, subject="At nine", publish_note="Launch")
+    )
+    assert answer.status_code == HTTPStatus.FOUND
+    page = marketing_client.get(change_url(copy)).content.decode()
+    assert "Scheduled: the draft will be published at" in page
+    assert "to be published at" in page
+
+    client.post(reverse("password_reset"), {"email": person.email})
+    run_worker()  # the reset email goes; the publishing is not due yet
+    assert [m.subject for m in mailoutbox] == [SENT_SUBJECT]
+
+    due_now(copy)
+    run_worker()
+    client.post(reverse("password_reset"), {"email": person.email})
+    run_worker()
+    assert mailoutbox[-1].subject == "At nine"
+    latest = copy.history.latest()
+    assert (latest.history_user.username, latest.publish_note) == ("mia", "Launch")
+    copy.refresh_from_db()
+    assert (copy.has_draft, copy.publish_at) == (False, None)
+
+
+def test_changing_a_scheduled_draft_calls_the_schedule_off(
+    transactional_db, marketing_client, queue
+):
+    from auth_flow.tests.test_tasks import run_worker
+
+    copy = EmailCopy.objects.get(name="password_reset", language="en")
+    marketing_client.post(change_url(copy), scheduled(copy, subject="Reviewed words"))
+    marketing_client.post(change_url(copy), form_data(copy, subject="Unreviewed words"))
+
+    due_now(copy)
+    run_worker()
+
+    copy.refresh_from_db()
+    assert copy.subject == LIVE_SUBJECT  # nothing published
+    assert (copy.draft_subject, copy.publish_at) == ("Unreviewed words", None)
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ("", "Choose when to publish the draft."),
+        ("2020-01-01T09:00", "Choose a time at least a minute from now."),
+        ("not a time", "Enter a valid date/time."),
+        ("2999-01-01T09:00", "Choose a time within a year."),
+    ],
+)
+def test_a_bad_time_is_refused(marketing_client, reset_copy, queue, when, message):
+    answer = marketing_client.post(
+        change_url(reset_copy), scheduled(reset_copy, subject="x") | {"publish_at": when}
+    )
+
+    assert answer.status_code == HTTPStatus.OK
+    assert message in answer.content.decode()
+    reset_copy.refresh_from_db()
+    assert not reset_copy.has_draft
+
+
+def test_a_writer_cannot_schedule(marketing_user, reset_copy, client_class, queue):
+    _wes, wes = writer(marketing_user, client_class)
+
+    assert 'name="_schedule"' not in wes.get(change_url(reset_copy)).content.decode()
+    forced = wes.post(change_url(reset_copy), scheduled(reset_copy, subject="Mine"))
+
+    assert forced.status_code == HTTPStatus.FORBIDDEN
+    reset_copy.refresh_from_db()
+    assert reset_copy.publish_at is None
+
+
+def test_without_a_queue_that_can_wait_there_is_no_scheduling(marketing_client, reset_copy):
+    # The in-process backend would run the task at once, not at the time chosen.
+    assert 'name="_schedule"' not in marketing_client.get(change_url(reset_copy)).content.decode()
+
+
+def test_a_schedule_whose_approver_lost_the_right_publishes_nothing(
+    transactional_db, marketing_client, marketing_user, queue
+):
+    from auth_flow.tests.test_tasks import run_worker
+
+    copy = EmailCopy.objects.get(name="password_reset", language="en")
+    marketing_client.post(change_url(copy), scheduled(copy, subject="Approved once"))
+    marketing_user.groups.clear()  # left the team before the time came
+
+    due_now(copy)
+    run_worker()
+
+    copy.refresh_from_db()
+    assert copy.subject == LIVE_SUBJECT
+    assert (copy.draft_subject, copy.publish_at) == ("Approved once", None)
