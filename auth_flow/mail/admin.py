@@ -153,6 +153,13 @@ class EmailCopyForm(forms.ModelForm):
         at = self.cleaned_data.get("publish_at")
         if SCHEDULE_BUTTON not in self.data:
             return None
+        if not schedule_supported():
+            # An in-process task backend would publish at once, not at the time chosen.
+            # For the whole form: this field is not even shown then.
+            self.add_error(
+                None, gettext("Publishing at a chosen time needs the email worker's queue.")
+            )
+            return None
         if at is None:
             raise ValidationError(gettext("Choose when to publish the draft."))
         now = timezone.now()
@@ -511,6 +518,8 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
                 copy=obj, loaded_version=loaded, words=words, user=request.user
             )
             obj._outcome = "drafted" if drafted else "same"
+            # obj is the row as this request found it: a schedule it had is now off.
+            obj._called_off = obj.publish_at if obj.has_draft else None
 
     def save_related(self, request, form, formsets, change) -> None:
         # The copy has no relations; the row was written by save_model's update.
@@ -545,6 +554,13 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         else:
             message = gettext("The text is the same as the published text, so there is no draft.")
         self.message_user(request, message % {"email": obj}, messages.SUCCESS)
+        if called_off := getattr(obj, "_called_off", None):
+            self.message_user(
+                request,
+                gettext("This called off the publishing that was scheduled for %(when)s.")
+                % {"when": moment_show(called_off)},
+                messages.WARNING,
+            )
         return HttpResponseRedirect(request.path)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

@@ -6,12 +6,15 @@ publishing records a version in the history (simple_history, on `save()`); draft
 discards are plain updates.
 """
 
+import logging
+
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from auth_flow.models import COPY_FIELDS, CopyPublication, EmailCopy, User
 
+logger = logging.getLogger(__name__)
 Kind = CopyPublication.Kind
 PUBLISH_PERMISSION = "auth_flow.publish_emailcopy"
 
@@ -45,10 +48,12 @@ def copy_draft_save(
     user: User,
     kind: str = Kind.EDIT,
     note: str = "",
+    schedule: dict | None = None,
 ) -> bool:
     """Save words as the draft; return False if they equal the published words (no draft).
 
-    Raise EditConflict if the row changed since `loaded_version`.
+    `schedule` (publish_at, publish_at_by, draft_note) goes in the same write. Raise
+    EditConflict if the row changed since `loaded_version`.
     """
     current = EmailCopy.objects.get(pk=copy.pk)
     if current.version != loaded_version:
@@ -67,6 +72,7 @@ def copy_draft_save(
             "draft_by": user,
             "draft_at": timezone.now(),
             **_UNSCHEDULED,
+            **(schedule or {}),
         }
     claimed = EmailCopy.objects.filter(pk=copy.pk, version=loaded_version).update(
         version=loaded_version + 1, **fields
@@ -92,15 +98,13 @@ def copy_publish_schedule(
     """
     from auth_flow.mail import tasks
 
+    noted = {"draft_note": note} if note else {}  # else a revert keeps its own note
+    schedule = {"publish_at": at, "publish_at_by": user, **noted}
     if not copy_draft_save(
-        copy=copy, loaded_version=loaded_version, words=words, user=user, note=note
+        copy=copy, loaded_version=loaded_version, words=words, user=user, schedule=schedule
     ):
         return False
     version = loaded_version + 1
-    noted = {"draft_note": note} if note else {}  # else a revert keeps its own note
-    EmailCopy.objects.filter(pk=copy.pk, version=version).update(
-        publish_at=at, publish_at_by=user, **noted
-    )
     transaction.on_commit(
         lambda: tasks.copy_publish_scheduled.using(run_after=at).enqueue(
             pk=copy.pk, version=version
@@ -121,11 +125,14 @@ def copy_publish_due(*, pk: int, version: int) -> str:
     if copy is None:
         return "nothing to publish: the draft changed, was published or was discarded"
     approver = copy.publish_at_by
-    if approver is None or not approver.is_active or not approver.has_perm(PUBLISH_PERMISSION):
-        # Published on the approver's authority at the time it happens, not at the time
-        # they chose: someone who lost the right meanwhile publishes nothing.
-        EmailCopy.objects.filter(pk=pk, version=version).update(**_UNSCHEDULED)
-        return "nothing published: whoever scheduled it may no longer publish"
+    # Published on the approver's authority at the time it happens, not at the time they
+    # chose: someone who lost the right meanwhile publishes nothing.
+    allowed = approver is not None and approver.is_active and approver.is_staff
+    if not (allowed and approver.has_perm(PUBLISH_PERMISSION)):
+        return _schedule_dropped(copy=copy, why="whoever scheduled it may no longer publish")
+    # A deploy since may have changed what the email allows (placeholders, its button).
+    if copy.kind is None or copy.kind.problems(**copy.draft_words):
+        return _schedule_dropped(copy=copy, why="the draft no longer passes the copy rules")
     try:
         copy_publish(
             copy=copy,
@@ -164,6 +171,15 @@ def copy_publish(
         return current
 
 
+def _schedule_dropped(*, copy: EmailCopy, why: str) -> str:
+    """Call off a due schedule that may not publish, and say so in the log."""
+    EmailCopy.objects.filter(pk=copy.pk, version=copy.version).update(**_UNSCHEDULED)
+    logger.warning(
+        "Scheduled publishing of the %s email (%s) called off: %s.", copy.name, copy.language, why
+    )
+    return f"nothing published: {why}"
+
+
 def shipped_words(shipped) -> dict[str, str]:
     """Return a shipped copy's words, by field."""
     return {"subject": shipped.subject, "body": shipped.body, "button": shipped.button}
@@ -200,6 +216,7 @@ def copy_draft_from(
         "draft_note": note,
         "draft_by": user,
         "draft_at": timezone.now(),
+        **_UNSCHEDULED,
     }
     claimed = EmailCopy.objects.filter(pk=copy.pk, version=loaded_version).update(
         version=F("version") + 1, **fields

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused, AnymailRequestsAPIError
 from django.conf import settings
+from django.db.models.functions import Coalesce, Greatest
 from django.tasks import Task, TaskResultStatus, task
 from django.utils import timezone
 
@@ -184,14 +185,18 @@ def queue_status() -> QueueStatus:
 
     now = timezone.now()
     ready = DBTaskResult.objects.ready()
-    oldest = ready.order_by("enqueued_at").values_list("enqueued_at", flat=True).first()
+    # Waiting since it was due: a task deferred for a month is not a month late.
+    due = Greatest("enqueued_at", Coalesce("run_after", "enqueued_at"))
+    oldest = ready.annotate(due=due).order_by("due").values_list("due", flat=True).first()
     return QueueStatus(
         waiting=ready.count(),
-        oldest_waiting_seconds=int((now - oldest).total_seconds()) if oldest else 0,
+        oldest_waiting_seconds=max(0, int((now - oldest).total_seconds())) if oldest else 0,
         retries_scheduled=DBTaskResult.objects.filter(
             status=TaskResultStatus.READY, run_after__gt=now
         )
-        .exclude(task_path=task_results_prune.module_path)
+        .exclude(
+            task_path__in=[task_results_prune.module_path, copy_publish_scheduled.module_path]
+        )
         .count(),
         running=DBTaskResult.objects.running().count(),
         failed_last_hour=DBTaskResult.objects.failed()

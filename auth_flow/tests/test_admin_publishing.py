@@ -655,3 +655,74 @@ def test_a_schedule_whose_approver_lost_the_right_publishes_nothing(
     copy.refresh_from_db()
     assert copy.subject == LIVE_SUBJECT
     assert (copy.draft_subject, copy.publish_at) == ("Approved once", None)
+
+
+def test_a_revert_or_reset_after_scheduling_calls_the_schedule_off(
+    transactional_db, marketing_client, queue
+):
+    from auth_flow.tests.test_tasks import run_worker
+
+    copy = EmailCopy.objects.get(name="password_reset", language="en")
+    marketing_client.post(change_url(copy), scheduled(copy, subject="Approved"))
+    first = copy.history.earliest()
+    version_url = reverse(
+        "admin:auth_flow_emailcopy_simple_history", args=[copy.pk, first.history_id]
+    )
+    marketing_client.post(
+        version_url, {"loaded_version": EmailCopy.objects.get(pk=copy.pk).version}
+    )
+
+    copy.refresh_from_db()
+    assert (copy.draft_kind, copy.publish_at) == ("revert", None)
+    assert "to be published at" not in marketing_client.get(change_url(copy)).content.decode()
+    due_now(copy)
+    run_worker()
+    copy.refresh_from_db()
+    assert copy.subject == LIVE_SUBJECT
+
+
+def test_saving_over_a_schedule_says_it_called_it_off(marketing_client, reset_copy, queue):
+    marketing_client.post(change_url(reset_copy), scheduled(reset_copy, subject="Approved"))
+
+    marketing_client.post(change_url(reset_copy), form_data(reset_copy, subject="Changed"))
+
+    page = marketing_client.get(change_url(reset_copy)).content.decode()
+    assert "This called off the publishing that was scheduled for" in page
+
+
+def test_an_approver_no_longer_staff_publishes_nothing(
+    transactional_db, marketing_client, marketing_user, queue, caplog
+):
+    from auth_flow.tests.test_tasks import run_worker
+
+    copy = EmailCopy.objects.get(name="password_reset", language="en")
+    marketing_client.post(change_url(copy), scheduled(copy, subject="Approved once"))
+    User.objects.filter(pk=marketing_user.pk).update(is_staff=False)
+
+    due_now(copy)
+    run_worker()
+
+    copy.refresh_from_db()
+    assert copy.subject == LIVE_SUBJECT
+    assert "may no longer publish" in caplog.text
+    assert "Approved once" not in caplog.text  # never the words
+
+
+def test_without_a_queue_that_can_wait_a_crafted_schedule_is_refused(marketing_client, reset_copy):
+    answer = marketing_client.post(change_url(reset_copy), scheduled(reset_copy, subject="Now?"))
+
+    assert answer.status_code == HTTPStatus.OK
+    assert "needs the email worker" in answer.content.decode()
+    reset_copy.refresh_from_db()
+    assert (reset_copy.has_draft, reset_copy.publish_at) == (False, None)
+
+
+def test_a_publishing_scheduled_for_later_is_neither_late_nor_a_retry(
+    marketing_client, reset_copy, queue
+):
+    from auth_flow.mail.tasks import queue_status
+
+    marketing_client.post(change_url(reset_copy), scheduled(reset_copy, subject="Later"))
+
+    status = queue_status()
+    assert (status.retries_scheduled, status.oldest_waiting_seconds) == (0, 0)

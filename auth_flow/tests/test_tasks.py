@@ -422,7 +422,8 @@ def test_health_and_send_status_show_the_queue_without_addresses(client, queue, 
     request_reset(client, user.email)
     request_reset(client, "nobody@example.com")
     queue.filter(task_path__endswith="password_reset_send").update(
-        enqueued_at=timezone.now() - timedelta(seconds=42)
+        enqueued_at=timezone.now() - timedelta(seconds=42),
+        run_after=timezone.now() - timedelta(seconds=42),
     )
 
     health = client.get(reverse("health"))
