@@ -2,6 +2,7 @@
 
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def email_copy_defaults_ensure(*, using: str = "default", **kwargs) -> None:
@@ -21,7 +22,7 @@ def email_copy_defaults_ensure(*, using: str = "default", **kwargs) -> None:
     marketing_group_ensure(using=using)
     rows = EmailCopy.objects.using(using)
     for kind in EMAIL_KINDS.values():
-        for language, _ in settings.LANGUAGES:
+        for language, _name in settings.LANGUAGES:
             shipped = kind.shipped(language=language) or kind.shipped_default()
             words = {"subject": shipped.subject, "body": shipped.body, "button": shipped.button}
             copy, created = rows.get_or_create(name=kind.name, language=language, defaults=words)
@@ -79,7 +80,7 @@ def copy_first_versions_ensure(*, using: str) -> None:
 
 class AuthFlowConfig(AppConfig):
     name = "auth_flow"
-    verbose_name = "Accounts"
+    verbose_name = _("Accounts")
 
     def ready(self) -> None:
         # anymail reports webhooks only through this signal.

@@ -40,7 +40,7 @@ def editor(axe, page: Page, marketing: User, csp_violations) -> Page:
     page.get_by_role("link", name="Emails", exact=True).click()
     # One row per email and language; the English ones.
     page.locator("#changelist-filter").get_by_role("link", name="English").click()
-    expect(page.get_by_role("cell", name="Sent when someone asks to reset")).to_be_visible()
+    expect(page.get_by_role("columnheader", name="Goes out in")).to_be_visible()
     axe(page, "admin: email copy list")
     page.get_by_role("link", name="Password reset", exact=True).click()
     expect(page.get_by_test_id("preview-subject")).to_have_text("Reset your Passage password")
@@ -152,7 +152,7 @@ def test_the_overview_says_what_each_email_does(axe, editor: Page, settings):
 
     unknown = page.get_by_role("row", name=re.compile("Reset asked for an unknown address"))
     expect(unknown).to_contain_text(
-        "Not sent: switched off by the PASSWORD_RESET_NOTIFY_UNKNOWN setting"
+        "Not sent: switched off by your developers (the PASSWORD_RESET_NOTIFY_UNKNOWN setting)"
     )
     axe(page, "admin: emails at a glance")
 

@@ -38,6 +38,7 @@ from auth_flow.mail.publishing import (
     copy_draft_discard,
     copy_draft_from,
     copy_draft_save,
+    copy_is_shipped_default,
     copy_publish,
     copy_publish_schedule,
     copy_reset_words,
@@ -246,8 +247,9 @@ def copy_test_send_refusal(*, request: HttpRequest) -> str:
     return f"{allowed} {retry}"
 
 
-def preview_session_key(*, pk: int) -> str:
-    return f"email_copy_preview:{pk}"
+def preview_session_key(*, pk: int, saved: bool = False) -> str:
+    # The saved text's preview (no JavaScript) apart from the live preview of typing.
+    return f"email_copy_preview:{pk}" + (":saved" if saved else "")
 
 
 def copy_diff(*, old: str, new: str) -> list[tuple[str, str]]:
@@ -302,6 +304,20 @@ def copy_state(*, copy: EmailCopy, changed_at=None) -> str:
     return gettext("Uses %(language)s copy") % {"language": language_name(settings.LANGUAGE_CODE)}
 
 
+def language_order() -> list[str]:
+    """List the language codes as every email page shows them: the default one first."""
+    return [
+        settings.LANGUAGE_CODE,
+        *(code for code, _name in settings.LANGUAGES if code != settings.LANGUAGE_CODE),
+    ]
+
+
+def language_position(code: str) -> int:
+    """Place a language code in language_order(); unknown codes last."""
+    order = language_order()
+    return order.index(code) if code in order else len(order)
+
+
 def copy_draft_state(*, copy: EmailCopy) -> str:
     """Say whether a draft waits to be published, by whom and since when, or ""."""
     if not copy.has_draft:
@@ -335,15 +351,8 @@ class LanguageFilter(admin.SimpleListFilter):
 @admin.register(EmailCopy)
 class EmailCopyAdmin(SimpleHistoryAdmin):
     form = EmailCopyForm
-    list_display = [
-        "title",
-        "language_shown",
-        "state",
-        "draft",
-        "when_sent",
-        "subject",
-        "last_changed",
-    ]
+    # When each email is sent is on the overview; the list stays narrow enough to read.
+    list_display = ["title", "language_shown", "state", "draft", "subject", "last_changed"]
     list_display_links = ["title"]
     list_filter = [LanguageFilter]
     actions = ["reset_to_default"]
@@ -365,18 +374,14 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
             .exclude(publish_kind=CopyPublication.Kind.SHIPPED)
             .order_by("-history_date")
         )
-        # Each email's languages in the order of LANGUAGES, the default language first.
-        codes = [
-            settings.LANGUAGE_CODE,
-            *(c for c, _n in settings.LANGUAGES if c != settings.LANGUAGE_CODE),
-        ]
+        codes = language_order()
         position = Case(
             *(When(language=code, then=Value(index)) for index, code in enumerate(codes)),
             default=Value(len(codes)),
         )
+        # Not super(): it orders by get_ordering(), which names this annotation.
         return (
-            super()
-            .get_queryset(request)
+            self.model._default_manager.get_queryset()
             .annotate(
                 last_changed_by=Subquery(latest.values("history_user__username")[:1]),
                 last_changed_at=Subquery(latest.values("history_date")[:1]),
@@ -389,6 +394,10 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {"title": gettext("Choose an email to edit"), **(extra_context or {})}
         return super().changelist_view(request, extra_context)
+
+    def get_ordering(self, request):
+        # The model's ordering would sort languages by code; the default language first.
+        return ["name", "language_position"]
 
     def has_publish_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("auth_flow.publish_emailcopy")
@@ -409,19 +418,13 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
     def language_shown(self, obj: EmailCopy) -> str:
         return obj.language_name
 
-    @admin.display(description=_("Words sent"))
+    @admin.display(description=_("Goes out in"))
     def state(self, obj: EmailCopy) -> str:
         return copy_state(copy=obj, changed_at=obj.last_changed_at)
 
     @admin.display(description=_("Draft"))
     def draft(self, obj: EmailCopy) -> str:
         return copy_draft_state(copy=obj) or "—"
-
-    @admin.display(description=_("When it is sent"))
-    def when_sent(self, obj: EmailCopy) -> str:
-        return (
-            obj.kind.description if obj.kind else gettext("No longer sent (not declared in code).")
-        )
 
     @admin.display(description=_("Last changed"), ordering="last_changed_at")
     def last_changed(self, obj: EmailCopy) -> str:
@@ -458,16 +461,15 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
             for sibling in siblings
         ]
         # The samples as this language's email shows them ("in 1 Stunde").
+        # What each placeholder is, in the editor's language; its sample, in the email's.
         with translation.override(copy.language):
-            placeholders = [
-                {
-                    "written": p.written,
-                    "description": str(p.description),
-                    "sample": p.sample_value(),
-                }
-                for p in copy.kind.placeholders
-            ]
+            samples = [p.sample_value() for p in copy.kind.placeholders]
+        placeholders = [
+            {"written": p.written, "description": str(p.description), "sample": sample}
+            for p, sample in zip(copy.kind.placeholders, samples, strict=True)
+        ]
         return {
+            "copy_noscript_preview": self._noscript_preview(request, copy),
             "copy_draft_state": copy_draft_state(copy=copy),
             "can_publish": self.has_publish_permission(request),
             "can_schedule": self.has_publish_permission(request) and schedule_supported(),
@@ -482,6 +484,27 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
             "copy_language_name": copy.language_name,
             "copy_direction": "rtl" if language_is_rtl(code=copy.language) else "ltr",
         }
+
+    def _noscript_preview(self, request: HttpRequest, copy: EmailCopy) -> dict | None:
+        """Render the saved draft (or the live copy) for browsers without JavaScript."""
+        if not self.has_change_permission(request, copy):
+            return None
+        words = copy.draft_words
+        try:
+            with translation.override(copy.language):
+                rendered = emails.copy_render(
+                    kind=copy.kind,
+                    **words,
+                    values=copy.kind.samples(),
+                    action_url=settings.SITE_URL + reverse("email_link_sample"),
+                )
+        except ValidationError:
+            return None  # a row the rules refuse: the form says why
+        key = preview_session_key(pk=copy.pk, saved=True)
+        request.session[key] = rendered.html
+        version = hashlib.sha256(rendered.html.encode()).hexdigest()[:16]
+        url = reverse("admin:auth_flow_emailcopy_preview_html", args=[copy.pk])
+        return {"rendered": rendered, "html_url": f"{url}?saved=1&v={version}"}
 
     def save_model(self, request, obj, form, change) -> None:
         # Saving writes a draft; "Publish" makes the text live. Both compare-and-set on
@@ -597,11 +620,17 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
 
     # Makes a draft like any edit: staff who may only view the copy cannot run it.
     @admin.action(
-        description=_("Start a draft from the shipped default for the selected emails"),
+        description=_("Start again from the shipped default (makes drafts to publish)"),
         permissions=["change"],
     )
     def reset_to_default(self, request: HttpRequest, queryset: QuerySet):
         copies = [copy for copy in queryset if copy.kind is not None]
+        already = [copy for copy in copies if copy_is_shipped_default(copy=copy)]
+        if already:
+            self.message_user(request, copy_already_default(copies=already), messages.INFO)
+            copies = [copy for copy in copies if copy not in already]
+        if not copies:
+            return None
         if request.POST.get("confirmed") != "yes":
             return self._reset_confirmation(request, copies, action=True)
         changed = [copy for copy in copies if not self._reset(request, copy)]
@@ -653,6 +682,10 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
     def reset_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Ask, then make a draft of the shipped default for one email."""
         copy = self._editable(request, object_id)
+        editor = reverse("admin:auth_flow_emailcopy_change", args=[copy.pk])
+        if copy_is_shipped_default(copy=copy):
+            self.message_user(request, copy_already_default(copies=[copy]), messages.INFO)
+            return HttpResponseRedirect(editor)
         if request.method != "POST":
             return self._reset_confirmation(request, [copy], action=False)
         if not self._reset(request, copy):
@@ -736,7 +769,8 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
     def preview_html_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Serve the HTML part of the last preview, for the sandboxed iframe."""
         copy = self._editable(request, object_id)
-        html = request.session.get(preview_session_key(pk=copy.pk))
+        saved = request.GET.get("saved") == "1"
+        html = request.session.get(preview_session_key(pk=copy.pk, saved=saved))
         if html is None:
             raise Http404(gettext("No preview yet."))
         if request.GET.get("scheme") == "dark":
@@ -914,9 +948,9 @@ def copy_overview(*, now=None) -> list[dict]:
             bounced_30=Count("pk", filter=bounced),
         )
     }
-    copies = EmailCopy.objects.select_related("draft_by").order_by("name", "language")
+    copies = EmailCopy.objects.select_related("draft_by", "publish_at_by")
     by_name: dict[str, list[EmailCopy]] = {}
-    for copy in copies:
+    for copy in sorted(copies, key=lambda c: (c.name, language_position(c.language))):
         by_name.setdefault(copy.name, []).append(copy)
     emails_shown = []
     for kind in EMAIL_KINDS.values():
@@ -925,9 +959,9 @@ def copy_overview(*, now=None) -> list[dict]:
         if kind.switched_on:
             sent = gettext("Sent")
         else:
-            sent = gettext("Not sent: switched off by the %(setting)s setting") % {
-                "setting": kind.switch
-            }
+            sent = gettext(
+                "Not sent: switched off by your developers (the %(setting)s setting)"
+            ) % {"setting": kind.switch}
         own = [c.language_name for c in rows if c.edited]
         drafts = [c for c in rows if c.has_draft]
         emails_shown.append(
@@ -956,6 +990,17 @@ def _posted_version(request: HttpRequest, *, key: str) -> int:
     """Read the version a confirmation page showed; 0 (matching none) if absent or bad."""
     value = request.POST.get(key, "")
     return int(value) if value.isdigit() and len(value) < 10 else 0
+
+
+def copy_already_default(*, copies: list) -> str:
+    """Say that emails already go out in their shipped default, so no draft was made."""
+    return ngettext(
+        "%(emails)s already goes out in its shipped default: there is nothing to start "
+        "again from.",
+        "%(emails)s already go out in their shipped default: there is nothing to start "
+        "again from.",
+        len(copies),
+    ) % {"emails": ", ".join(str(copy) for copy in copies)}
 
 
 def copy_changed_meanwhile(*, copies: list) -> str:

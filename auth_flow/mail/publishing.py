@@ -225,6 +225,11 @@ def copy_draft_from(
         raise EditConflict
 
 
+def copy_is_shipped_default(*, copy: EmailCopy) -> bool:
+    """Say whether an email already goes out in its shipped default, with no draft."""
+    return not copy.has_draft and copy.words == copy_reset_words(copy=copy)
+
+
 def copy_reset_words(*, copy: EmailCopy) -> dict[str, str]:
     """Return the shipped default words for a row's language (or the default language's)."""
     shipped = copy.kind.shipped(language=copy.language) or copy.kind.shipped_default()

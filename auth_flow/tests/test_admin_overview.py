@@ -47,7 +47,7 @@ def test_the_overview_counts_sends_and_bounces_of_7_and_30_days(marketing_client
 
 
 @pytest.mark.parametrize(
-    ("on", "said"), [(False, "Not sent: switched off by the"), (True, "Sent")]
+    ("on", "said"), [(False, "Not sent: switched off by your developers"), (True, "Sent")]
 )
 def test_the_overview_says_plainly_whether_an_email_is_sent(marketing_client, settings, on, said):
     settings.PASSWORD_RESET_NOTIFY_UNKNOWN = on

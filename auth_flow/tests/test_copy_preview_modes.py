@@ -107,15 +107,29 @@ def test_a_valid_preview_names_no_field(marketing_client, reset_copy):
     assert 'class="copy-preview-invalid" data-fields=""' in page
 
 
-def test_without_javascript_the_editor_says_to_save_a_draft_and_promises_no_preview(
-    marketing_client, reset_copy
-):
+def test_without_javascript_the_editor_shows_the_saved_draft(marketing_client, reset_copy):
     url = reverse("admin:auth_flow_emailcopy_change", args=[reset_copy.pk])
+    marketing_client.post(
+        url,
+        {
+            "subject": "Saved {{ username }}",
+            "body": reset_copy.body,
+            "button": reset_copy.button,
+            "loaded_version": reset_copy.version,
+            "_continue": "Save draft",
+        },
+    )
 
     page = marketing_client.get(url).content.decode()
 
     noscript = page.split("<noscript>")[1].split("</noscript>")[0]
-    assert "Save the draft to check the copy; saving does not change the live email." in noscript
+    assert "save the draft to see your changes here" in noscript
+    assert "Saving does not change the live email." in noscript
+    assert "Saved alice" in noscript  # the saved draft, with sample values
+    frame = noscript.split('<iframe src="')[1].split('"')[0].replace("&amp;", "&")
+    assert "Saved alice" in marketing_client.get(frame).content.decode()
+    # The test send is a script's button: hidden where no script shows it.
+    assert '<div class="copy-test-send" hidden>' in page
     # Shown by the script only: without it, no preview is loading and no mode applies.
     assert '<p class="copy-preview-loading" hidden>Loading the preview…</p>' in page
     assert '<div class="copy-preview-modes" hidden>' in page

@@ -70,6 +70,9 @@
       });
     }
     modesRead();
+    // Tests are sent over htmx: shown only where it runs.
+    const tests = box.querySelector(".copy-test-send");
+    if (tests) tests.hidden = false;
     // Choosing who gets a test is no change of the copy either.
     const recipient = document.getElementById("test-send-to");
     if (recipient) {
