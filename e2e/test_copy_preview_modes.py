@@ -170,3 +170,27 @@ def test_on_a_wide_screen_the_preview_is_beside_the_fields(axe, editor: Page):
     body = page.get_by_label("Body").bounding_box()
     box = panel.bounding_box()
     assert box["y"] >= body["y"] + body["height"]  # below on a narrower screen
+
+
+@pytest.fixture
+def queue(settings):
+    # Scheduling is offered only with a queue that can wait, as in production.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    # Somewhere the admin's UTC is not the local time.
+    return {**browser_context_args, "timezone_id": "Asia/Tokyo"}
+
+
+def test_the_publish_time_is_also_said_in_local_time(queue, editor: Page):
+    page = editor
+    when = page.get_by_label("Or publish at (UTC)")
+
+    when.fill("2027-01-05T09:00")
+
+    # 09:00 UTC is 18:00 in Tokyo, written as the page's language writes it.
+    expect(page.locator("#publish-at-local")).to_have_text(
+        re.compile(r"That is Jan 5, 2027, 6:00\sPM where you are\.")
+    )

@@ -136,6 +136,35 @@ def test_the_whole_journey_swaps_in_place_back_and_forward_included(
     marker.survived("Forward")
 
 
+def test_a_late_answer_to_an_earlier_back_never_replaces_the_page(page: Page, db):
+    nav = page.get_by_role("navigation")
+    page.goto("/")
+    nav.get_by_role("link", name="Log in").click()
+    expect(heading(page)).to_have_text("Log in")
+    nav.get_by_role("link", name="Sign up").click()
+    expect(heading(page)).to_have_text("Create an account")
+    # The first Back's page is slow to come: its request is held, never answered.
+    held = []
+
+    def hold_restore(route):
+        if route.request.headers.get("hx-history-restore-request"):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/accounts/login/", hold_restore)
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/accounts/login/$"))
+
+    # Back again before it came: that earlier request is dropped, so whenever its answer
+    # would come it cannot replace the home page.
+    with page.expect_event("requestfailed", predicate=lambda r: "/accounts/login/" in r.url):
+        page.go_back()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(heading(page)).to_have_text("Welcome to Passage")
+    assert len(held) == 1
+
+
 def test_a_missing_page_and_the_home_link_swap_in_place(page: Page, db):
     marker = Marker(page)
     page.goto("/accounts/login/")

@@ -474,6 +474,9 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
             "can_publish": self.has_publish_permission(request),
             "can_schedule": self.has_publish_permission(request) and schedule_supported(),
             "time_zone_name": timezone.localtime().tzname(),
+            # How far the admin's zone is ahead of UTC, for the page's local-time hint.
+            "time_zone_offset_minutes": int(timezone.localtime().utcoffset().total_seconds())
+            // 60,
             # Colleagues' addresses only for those who may send a test.
             "copy_test_recipients": copy_test_recipients()
             if self.has_change_permission(request, copy)

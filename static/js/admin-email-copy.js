@@ -181,7 +181,40 @@
     if (hint) hint.hidden = false;
   }
 
+  // Publishing time ------------------------------------------------------------------
+
+  // The field takes the admin's zone (named in its label); say what that time is here,
+  // in the browser's own zone and words, so nobody converts by hand.
+  function publishTimeSetUp() {
+    const field = document.querySelector("input[name='publish_at']");
+    const hint = document.getElementById("publish-at-local");
+    if (!field || !hint) return;
+    const offset = Number(hint.dataset.offsetMinutes || 0);
+    const show = function () {
+      const [date, time] = (field.value || "").split("T");
+      if (!date || !time) {
+        hint.textContent = "";
+        return;
+      }
+      const [year, month, day] = date.split("-").map(Number);
+      const [hour, minute] = time.split(":").map(Number);
+      const moment = new Date(Date.UTC(year, month - 1, day, hour, minute) - offset * 60000);
+      if (Number.isNaN(moment.getTime())) {
+        hint.textContent = "";
+        return;
+      }
+      const local = moment.toLocaleString(document.documentElement.lang || undefined, {
+        dateStyle: "medium",
+        timeStyle: "short",
+      });
+      hint.textContent = hint.dataset.template.replace("{time}", local);
+    };
+    field.addEventListener("input", show);
+    show();
+  }
+
   function setUp() {
+    publishTimeSetUp();
     if (!panel()) return;
     for (const loading of document.querySelectorAll(".copy-preview-loading")) {
       loading.hidden = false;

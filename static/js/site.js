@@ -99,6 +99,15 @@
     if (target === document.getElementById("main") || target === document.body) pageSettled();
   });
 
+  // Back pressed twice quickly: only the page the browser is on now may land. htmx
+  // does not cancel an earlier restore still under way, whose answer would otherwise
+  // replace the newer page when it arrives late.
+  let restoring = null;
+  document.addEventListener("htmx:historyCacheMiss", function (event) {
+    if (restoring) restoring.abort();
+    restoring = event.detail.xhr;
+  });
+
   // Back and Forward: htmx fetched the page and swapped it in.
   document.addEventListener("htmx:historyRestore", function () {
     languageFollow();
