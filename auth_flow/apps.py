@@ -24,7 +24,7 @@ def email_copy_defaults_ensure(*, using: str = "default", **kwargs) -> None:
     for kind in EMAIL_KINDS.values():
         for language, _name in settings.LANGUAGES:
             shipped = kind.shipped(language=language) or kind.shipped_default()
-            words = {"subject": shipped.subject, "body": shipped.body, "button": shipped.button}
+            words = shipped.words
             copy, created = rows.get_or_create(name=kind.name, language=language, defaults=words)
             if not created and not copy.edited:
                 rows.filter(pk=copy.pk).exclude(**words).update(**words)

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
@@ -672,15 +671,16 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         return True
 
     def _reset_confirmation(self, request, copies, *, action: bool) -> TemplateResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": gettext("Start again from the shipped default?"),
-            "copies": copies,
-            "action": action,
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-        }
-        return TemplateResponse(request, "admin/auth_flow/emailcopy/reset_confirm.html", context)
+        return self._page(
+            request,
+            "admin/auth_flow/emailcopy/reset_confirm.html",
+            {
+                "title": gettext("Start again from the shipped default?"),
+                "copies": copies,
+                "action": action,
+                "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            },
+        )
 
     def reset_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Ask, then make a draft of the shipped default for one email."""
@@ -729,6 +729,19 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         if not self.has_change_permission(request, copy):
             raise PermissionDenied
         return copy
+
+    def _readable(self, request: HttpRequest, object_id: str) -> EmailCopy:
+        copy = self.get_object(request, unquote(object_id))
+        if copy is None:
+            raise Http404(gettext("No such email."))
+        if not self.has_view_or_change_permission(request, copy):
+            raise PermissionDenied
+        return copy
+
+    def _page(self, request: HttpRequest, template: str, context: dict) -> TemplateResponse:
+        """Render one of the email pages beyond the editor, inside the admin's frame."""
+        frame = {**self.admin_site.each_context(request), "opts": self.opts}
+        return TemplateResponse(request, template, frame | context)
 
     def _unsaved_form(self, request: HttpRequest, copy: EmailCopy) -> forms.ModelForm:
         # Validates the text typed so far against the same rules as a save, on an
@@ -837,21 +850,18 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
         """Show every email: whether it is sent, its copy and drafts, sends and bounces."""
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": gettext("Emails at a glance"),
-            "emails": copy_overview(),
-        }
-        return TemplateResponse(request, "admin/auth_flow/emailcopy/overview.html", context)
+        return self._page(
+            request,
+            "admin/auth_flow/emailcopy/overview.html",
+            {
+                "title": gettext("Emails at a glance"),
+                "emails": copy_overview(),
+            },
+        )
 
     def history_view(self, request, object_id, extra_context=None):
         """List the published versions, with who, when, kind and note, and compare two."""
-        copy = self.get_object(request, unquote(object_id))
-        if copy is None:
-            raise Http404(gettext("No such email."))
-        if not self.has_view_or_change_permission(request, copy):
-            raise PermissionDenied
+        copy = self._readable(request, object_id)
         versions = copy_versions(copy=copy)
         by_number = {v.number: v for v in versions}
         latest = versions[-1].number if versions else 0
@@ -865,28 +875,25 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
 
         older, newer = chosen("from", max(latest - 1, 1)), chosen("to", latest)
         changes = copy_changes(old=by_number[older], new=by_number[newer]) if versions else []
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": copy,
-            "title": gettext("History of “%(email)s”") % {"email": copy},
-            "versions": list(reversed(versions)),
-            "compare_from": older,
-            "compare_to": newer,
-            "copy_changes": changes,
-            "copy_draft_state": copy_draft_state(copy=copy),
-            "can_change": self.has_change_permission(request, copy),
-            **(extra_context or {}),
-        }
-        return TemplateResponse(request, self.object_history_template, context)
+        return self._page(
+            request,
+            self.object_history_template,
+            {
+                "original": copy,
+                "title": gettext("History of “%(email)s”") % {"email": copy},
+                "versions": list(reversed(versions)),
+                "compare_from": older,
+                "compare_to": newer,
+                "copy_changes": changes,
+                "copy_draft_state": copy_draft_state(copy=copy),
+                "can_change": self.has_change_permission(request, copy),
+                **(extra_context or {}),
+            },
+        )
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         """Show one version in full, and make a draft from it (review, then publish)."""
-        copy = self.get_object(request, unquote(object_id))
-        if copy is None:
-            raise Http404(gettext("No such email."))
-        if not self.has_view_or_change_permission(request, copy):
-            raise PermissionDenied
+        copy = self._readable(request, object_id)
         versions = copy_versions(copy=copy)
         version = next((v for v in versions if str(v.history_id) == unquote(version_id)), None)
         if version is None:
@@ -918,21 +925,22 @@ class EmailCopyAdmin(SimpleHistoryAdmin):
             return HttpResponseRedirect(
                 reverse("admin:auth_flow_emailcopy_change", args=[copy.pk])
             )
-        current = copy_versions(copy=copy)[-1]
-        context = {
-            "copy_draft_state": copy_draft_state(copy=copy),
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": copy,
-            "title": gettext("Version %(number)s of “%(email)s”")
-            % {"number": version.number, "email": copy},
-            "version": version,
-            "copy_changes": copy_changes(old=version, new=current),
-            "is_current": version.history_id == current.history_id,
-            "can_change": self.has_change_permission(request, copy),
-            **(extra_context or {}),
-        }
-        return TemplateResponse(request, self.object_history_form_template, context)
+        current = versions[-1]  # the live version
+        return self._page(
+            request,
+            self.object_history_form_template,
+            {
+                "copy_draft_state": copy_draft_state(copy=copy),
+                "original": copy,
+                "title": gettext("Version %(number)s of “%(email)s”")
+                % {"number": version.number, "email": copy},
+                "version": version,
+                "copy_changes": copy_changes(old=version, new=current),
+                "is_current": version.history_id == current.history_id,
+                "can_change": self.has_change_permission(request, copy),
+                **(extra_context or {}),
+            },
+        )
 
 
 def copy_overview(*, now=None) -> list[dict]:
@@ -1020,22 +1028,13 @@ def copy_changed_meanwhile(*, copies: list) -> str:
 
 def copy_test_recipients() -> list:
     """List the people a test may go to: active staff with an address who see the emails."""
-    User = get_user_model()
-    seeing = Permission.objects.filter(
-        content_type__app_label="auth_flow",
-        codename__in=["view_emailcopy", "change_emailcopy"],
+    users = get_user_model().objects
+    # Django's own question "who has this permission" (active users, superusers too);
+    # changing implies seeing, as the admin has it.
+    seeing = users.with_perm("auth_flow.view_emailcopy") | users.with_perm(
+        "auth_flow.change_emailcopy"
     )
-    return list(
-        User.objects.filter(is_active=True, is_staff=True)
-        .exclude(email="")
-        .filter(
-            Q(is_superuser=True)
-            | Q(user_permissions__in=seeing)
-            | Q(groups__permissions__in=seeing)
-        )
-        .distinct()
-        .order_by("username")
-    )
+    return list(seeing.filter(is_staff=True).exclude(email="").distinct().order_by("username"))
 
 
 # How long an open editor counts as "also editing" without another poll.

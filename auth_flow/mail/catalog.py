@@ -28,6 +28,11 @@ class ShippedCopy:
     body: str
     button: str
 
+    @property
+    def words(self) -> dict[str, str]:
+        """Return the words, by field, as EmailCopy rows hold them."""
+        return {"subject": self.subject, "body": self.body, "button": self.button}
+
 
 @dataclass(frozen=True)
 class EmailKind:

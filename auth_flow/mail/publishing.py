@@ -40,6 +40,19 @@ def _draft_cleared() -> dict:
     }
 
 
+def _draft_fields(*, words: dict[str, str], kind: str, note: str, user: User) -> dict:
+    """Return the row's fields for a draft of these words, by this user, now."""
+    return {
+        "has_draft": True,
+        **{f"draft_{field}": words.get(field, "") for field in COPY_FIELDS},
+        "draft_kind": kind,
+        "draft_note": note,
+        "draft_by": user,
+        "draft_at": timezone.now(),
+        **_UNSCHEDULED,
+    }
+
+
 def copy_draft_save(
     *,
     copy: EmailCopy,
@@ -64,16 +77,7 @@ def copy_draft_save(
         if kind == Kind.EDIT and current.has_draft and words == current.draft_words:
             # Saved again unchanged: still the revert or reset it was made as.
             kind, note = current.draft_kind, current.draft_note
-        fields = {
-            "has_draft": True,
-            **{f"draft_{field}": value for field, value in words.items()},
-            "draft_kind": kind,
-            "draft_note": note,
-            "draft_by": user,
-            "draft_at": timezone.now(),
-            **_UNSCHEDULED,
-            **(schedule or {}),
-        }
+        fields = _draft_fields(words=words, kind=kind, note=note, user=user) | (schedule or {})
     claimed = EmailCopy.objects.filter(pk=copy.pk, version=loaded_version).update(
         version=loaded_version + 1, **fields
     )
@@ -180,11 +184,6 @@ def _schedule_dropped(*, copy: EmailCopy, why: str) -> str:
     return f"nothing published: {why}"
 
 
-def shipped_words(shipped) -> dict[str, str]:
-    """Return a shipped copy's words, by field."""
-    return {"subject": shipped.subject, "body": shipped.body, "button": shipped.button}
-
-
 def copy_draft_discard(*, copy: EmailCopy, loaded_version: int) -> None:
     """Throw the draft away, back to the published words; raise EditConflict if stale."""
     claimed = EmailCopy.objects.filter(pk=copy.pk, version=loaded_version).update(
@@ -209,15 +208,7 @@ def copy_draft_from(
     saved meanwhile is not thrown away unseen (EditConflict). Bumps the version, so an
     editor with the old draft open is told before saving over this one.
     """
-    fields = {
-        "has_draft": True,
-        **{f"draft_{field}": words.get(field, "") for field in COPY_FIELDS},
-        "draft_kind": kind,
-        "draft_note": note,
-        "draft_by": user,
-        "draft_at": timezone.now(),
-        **_UNSCHEDULED,
-    }
+    fields = _draft_fields(words=words, kind=kind, note=note, user=user)
     claimed = EmailCopy.objects.filter(pk=copy.pk, version=loaded_version).update(
         version=F("version") + 1, **fields
     )
@@ -233,4 +224,4 @@ def copy_is_shipped_default(*, copy: EmailCopy) -> bool:
 def copy_reset_words(*, copy: EmailCopy) -> dict[str, str]:
     """Return the shipped default words for a row's language (or the default language's)."""
     shipped = copy.kind.shipped(language=copy.language) or copy.kind.shipped_default()
-    return {**shipped_words(shipped), "preheader": ""}
+    return {**shipped.words, "preheader": ""}
